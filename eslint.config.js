@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'p4out/**', 'build/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'p4out/**', 'build/**', 'coverage/**', 'core/p4runtime/gen/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
