@@ -283,6 +283,13 @@ describe('parseSpec: host NIC ports, VM MACs and NAT target ports', () => {
     ]);
   });
 
+  it('allows targetPort only on a VIP with one port', () => {
+    const twoPorts = MINIMAL.replace('    mode: nat\n', '    mode: nat\n    targetPort: 8080\n').replace('ports: [80]', 'ports: [80, 81]');
+    expect(diagnosticsOf(twoPorts)).toEqual([
+      '21:17 vips[0].targetPort targetPort needs a VIP with one port, this one has 2 (split the VIP into one VIP per port)',
+    ]);
+  });
+
   it('probes the targetPort in nat mode unless the health check names a port', () => {
     const nat = MINIMAL.replace('    mode: nat\n', '    mode: nat\n    targetPort: 8080\n');
     const vip = parseSpec(nat, 'n.yaml').vips[0]!;

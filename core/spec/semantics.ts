@@ -319,6 +319,13 @@ export function checkSemantics(value: unknown): SpecIssue[] {
         message: 'targetPort applies only to mode nat',
         hint: 'in tunnel mode the packet reaches the VM unchanged',
       });
+    } else if (vip.targetPort !== undefined && Array.isArray(vip.ports) && vip.ports.length > 1) {
+      // Replies are translated back by (VM address, VM port): one VM port cannot tell two VIP ports apart.
+      issues.push({
+        path: ['vips', i, 'targetPort'],
+        message: `targetPort needs a VIP with one port, this one has ${vip.ports.length}`,
+        hint: 'split the VIP into one VIP per port',
+      });
     }
 
     if (vip.geoPreference === true) {
