@@ -1,0 +1,381 @@
+/**
+ * Match-action tables as BMv2 runs them: exact tables by hash lookup; lpm tables by longest
+ * prefix; tables with ternary, range or optional fields by priority (P4Runtime's convention:
+ * the larger number wins). A table refuses inserts beyond its size, as BMv2 does.
+ */
+import type { ActionDecl, Span } from '../../p4-frontend/ast.ts';
+import { TargetError, spanLocation } from './errors.ts';
+import type { Frame } from './frame.ts';
+import { maskOf } from './values.ts';
+
+export type MatchKind = 'exact' | 'lpm' | 'ternary' | 'range' | 'optional';
+
+export interface KeyField {
+  /** Control-plane name (`@name`, else the key expression as written). */
+  readonly name: string;
+  readonly matchKind: MatchKind;
+  readonly width: number;
+}
+
+export type FieldMatch =
+  | { readonly kind: 'exact'; readonly value: bigint }
+  | { readonly kind: 'lpm'; readonly value: bigint; readonly prefixLength: number }
+  | { readonly kind: 'ternary'; readonly value: bigint; readonly mask: bigint }
+  | { readonly kind: 'range'; readonly low: bigint; readonly high: bigint }
+  | { readonly kind: 'optional'; readonly value: bigint };
+
+export interface ActionParamInfo {
+  readonly name: string;
+  readonly width: number;
+}
+
+/** An action as the control plane and the tables see it. */
+export interface ActionInfo {
+  /** Fully qualified control-plane name (`MyIngress.forward`, `NoAction`). */
+  readonly name: string;
+  readonly decl: ActionDecl;
+  readonly params: readonly ActionParamInfo[];
+  /** Runs the action body with its directionless parameters bound to `args`. */
+  readonly run: (frame: Frame, args: readonly bigint[]) => void;
+}
+
+export interface ActionCall {
+  readonly action: ActionInfo;
+  readonly args: readonly bigint[];
+}
+
+/** An action the table lists, with the scope annotations P4Info reports. */
+export interface TableActionRef {
+  readonly action: ActionInfo;
+  readonly defaultOnly: boolean;
+  readonly tableOnly: boolean;
+}
+
+export interface TableEntryData {
+  /** One per key field; undefined = wildcard (not allowed for exact fields). */
+  readonly matches: readonly (FieldMatch | undefined)[];
+  /** P4Runtime priority: > 0 when the table has ternary, range or optional fields, else 0. */
+  readonly priority: number;
+  readonly action: ActionCall;
+}
+
+export interface StoredEntry extends TableEntryData {
+  /** Direct counter cells, when the table has one. */
+  packets: bigint;
+  bytes: bigint;
+  readonly order: number;
+}
+
+export interface LookupResult {
+  readonly hit: boolean;
+  readonly entry: StoredEntry | undefined;
+  readonly call: ActionCall;
+}
+
+export interface TableOptions {
+  readonly name: string;
+  readonly span: Span;
+  readonly keys: readonly KeyField[];
+  readonly actions: readonly TableActionRef[];
+  readonly defaultAction: ActionCall;
+  readonly defaultIsConst: boolean;
+  readonly size: number;
+  /** Entries declared in the program; a table with `const entries` takes no others. */
+  readonly constEntries: readonly TableEntryData[];
+  readonly entriesAreConst: boolean;
+  readonly hasDirectCounter: boolean;
+}
+
+function invalid(message: string): TargetError {
+  return new TargetError('INVALID_ARGUMENT', message);
+}
+
+export class Table {
+  readonly name: string;
+  readonly keys: readonly KeyField[];
+  readonly actions: readonly TableActionRef[];
+  readonly size: number;
+  readonly hasDirectCounter: boolean;
+  readonly needsPriority: boolean;
+  private readonly exactOnly: boolean;
+  private readonly lpmIndex: number;
+  private readonly byKey = new Map<string, StoredEntry>();
+  private sorted: StoredEntry[] | undefined = [];
+  private nextOrder = 0;
+  private defaultCall: ActionCall;
+  private readonly initialDefault: ActionCall;
+  private readonly defaultIsConst: boolean;
+  private readonly entriesAreConst: boolean;
+  private readonly span: Span;
+
+  constructor(options: TableOptions) {
+    this.name = options.name;
+    this.span = options.span;
+    this.keys = options.keys;
+    this.actions = options.actions;
+    this.size = options.size;
+    this.hasDirectCounter = options.hasDirectCounter;
+    this.defaultCall = options.defaultAction;
+    this.initialDefault = options.defaultAction;
+    this.defaultIsConst = options.defaultIsConst;
+    this.entriesAreConst = options.entriesAreConst;
+    this.exactOnly = options.keys.every((k) => k.matchKind === 'exact');
+    this.needsPriority = options.keys.some((k) => k.matchKind === 'ternary' || k.matchKind === 'range' || k.matchKind === 'optional');
+    this.lpmIndex = options.keys.findIndex((k) => k.matchKind === 'lpm');
+    for (const e of options.constEntries) this.store(this.validate(e, true));
+  }
+
+  get defaultAction(): ActionCall {
+    return this.defaultCall;
+  }
+
+  get entryCount(): number {
+    return this.byKey.size;
+  }
+
+  // ------------------------------------------------------------------ data plane
+  lookup(key: readonly bigint[]): LookupResult {
+    let entry: StoredEntry | undefined;
+    if (this.exactOnly) {
+      entry = this.byKey.get(exactKeyString(key));
+    } else {
+      entry = this.bestMatch(key);
+    }
+    if (entry === undefined) return { hit: false, entry: undefined, call: this.defaultCall };
+    return { hit: true, entry, call: entry.action };
+  }
+
+  private bestMatch(key: readonly bigint[]): StoredEntry | undefined {
+    if (this.sorted === undefined) {
+      // Best first: by priority for ternary-like tables, by prefix length for lpm, then age.
+      this.sorted = [...this.byKey.values()].sort((a, b) => this.rank(b) - this.rank(a) || a.order - b.order);
+    }
+    for (const e of this.sorted) {
+      if (entryMatches(e, key, this.keys)) return e;
+    }
+    return undefined;
+  }
+
+  private rank(e: StoredEntry): number {
+    if (this.needsPriority) return e.priority;
+    if (this.lpmIndex >= 0) {
+      const m = e.matches[this.lpmIndex];
+      return m?.kind === 'lpm' ? m.prefixLength : 0;
+    }
+    return 0;
+  }
+
+  // ------------------------------------------------------------------ control plane
+  insert(data: TableEntryData): void {
+    this.checkWritable();
+    const entry = this.validate(data, false);
+    const id = this.entryKey(entry);
+    if (this.byKey.has(id)) throw new TargetError('ALREADY_EXISTS', `${this.name}: the entry already exists`);
+    if (this.byKey.size >= this.size) {
+      throw new TargetError('RESOURCE_EXHAUSTED', `${this.name}: table is full (${this.size} entries)`);
+    }
+    this.store(entry);
+  }
+
+  modify(data: TableEntryData): void {
+    this.checkWritable();
+    const entry = this.validate(data, false);
+    const existing = this.byKey.get(this.entryKey(entry));
+    if (existing === undefined) throw new TargetError('NOT_FOUND', `${this.name}: no such entry to modify`);
+    this.byKey.set(this.entryKey(entry), { ...existing, action: entry.action });
+    this.sorted = undefined;
+  }
+
+  delete(data: Pick<TableEntryData, 'matches' | 'priority'>): void {
+    this.checkWritable();
+    const id = this.entryKey(this.canonicalMatches(data));
+    if (!this.byKey.delete(id)) throw new TargetError('NOT_FOUND', `${this.name}: no such entry to delete`);
+    this.sorted = undefined;
+  }
+
+  /** The entry with exactly these matches and priority, if any (P4Runtime reads by key). */
+  find(data: Pick<TableEntryData, 'matches' | 'priority'>): StoredEntry | undefined {
+    return this.byKey.get(this.entryKey(this.canonicalMatches(data)));
+  }
+
+  entries(): StoredEntry[] {
+    return [...this.byKey.values()].sort((a, b) => a.order - b.order);
+  }
+
+  setDefault(call: ActionCall): void {
+    if (this.defaultIsConst) {
+      throw new TargetError('PERMISSION_DENIED', `${this.name}: the default action is const`);
+    }
+    const ref = this.actions.find((a) => a.action === call.action);
+    if (ref === undefined) throw invalid(`${this.name}: action ${call.action.name} is not one of the table's actions`);
+    if (ref.tableOnly) throw invalid(`${this.name}: action ${call.action.name} is @tableonly`);
+    checkArgs(this.name, call);
+    this.defaultCall = call;
+  }
+
+  resetDefault(): void {
+    if (!this.defaultIsConst) this.defaultCall = this.initialDefault;
+  }
+
+  /** Removes every non-const entry and restores the default action (pipeline reload). */
+  clear(): void {
+    if (!this.entriesAreConst) {
+      this.byKey.clear();
+      this.sorted = [];
+    }
+    this.resetDefault();
+  }
+
+  private checkWritable(): void {
+    if (this.entriesAreConst) {
+      throw new TargetError('PERMISSION_DENIED', `${this.name}: the table's entries are const`);
+    }
+  }
+
+  private store(entry: StoredEntry): void {
+    this.byKey.set(this.entryKey(entry), entry);
+    this.sorted = undefined;
+  }
+
+  private canonicalMatches(data: Pick<TableEntryData, 'matches' | 'priority'>): Pick<TableEntryData, 'matches' | 'priority'> {
+    if (data.matches.length !== this.keys.length) {
+      throw invalid(`${this.name}: ${data.matches.length} match fields given, the table has ${this.keys.length}`);
+    }
+    return data;
+  }
+
+  private validate(data: TableEntryData, fromProgram: boolean): StoredEntry {
+    this.canonicalMatches(data);
+    data.matches.forEach((m, i) => checkMatch(this.name, this.keys[i]!, m));
+    if (this.needsPriority && data.priority <= 0 && !fromProgram) {
+      throw invalid(`${this.name}: a table with ternary, range or optional fields needs a priority > 0`);
+    }
+    if (!this.needsPriority && data.priority !== 0 && !fromProgram) {
+      throw invalid(`${this.name}: priority must be 0 for a table without ternary, range or optional fields`);
+    }
+    const ref = this.actions.find((a) => a.action === data.action.action);
+    if (ref === undefined) {
+      throw invalid(`${this.name}: action ${data.action.action.name} is not one of the table's actions`);
+    }
+    if (ref.defaultOnly && !fromProgram) {
+      throw invalid(`${this.name}: action ${data.action.action.name} is @defaultonly`);
+    }
+    checkArgs(this.name, data.action);
+    return { ...data, packets: 0n, bytes: 0n, order: this.nextOrder++ };
+  }
+
+  private entryKey(data: Pick<TableEntryData, 'matches' | 'priority'>): string {
+    if (this.exactOnly) {
+      return exactKeyString(data.matches.map((m) => (m?.kind === 'exact' ? m.value : 0n)));
+    }
+    const parts = data.matches.map((m) => {
+      if (m === undefined) return '*';
+      switch (m.kind) {
+        case 'exact':
+        case 'optional':
+          return `${m.value.toString(16)}`;
+        case 'lpm':
+          return `${m.value.toString(16)}/${m.prefixLength}`;
+        case 'ternary':
+          return `${m.value.toString(16)}&${m.mask.toString(16)}`;
+        case 'range':
+          return `${m.low.toString(16)}..${m.high.toString(16)}`;
+      }
+    });
+    return `${parts.join(',')}#${data.priority}`;
+  }
+
+  describe(): string {
+    return `${this.name} (${spanLocation(this.span)?.file ?? ''})`;
+  }
+}
+
+function exactKeyString(values: readonly bigint[]): string {
+  return values.length === 1 ? values[0]!.toString(16) : values.map((v) => v.toString(16)).join(',');
+}
+
+function checkMatch(table: string, key: KeyField, m: FieldMatch | undefined): void {
+  const max = maskOf(key.width);
+  const where = `${table}: key '${key.name}'`;
+  if (m === undefined) {
+    if (key.matchKind === 'exact') throw invalid(`${where} is exact and needs a value`);
+    return;
+  }
+  const fits = (v: bigint): void => {
+    if (v < 0n || v > max) {
+      throw new TargetError('OUT_OF_RANGE', `${where}: value 0x${v.toString(16)} does not fit in ${key.width} bits`);
+    }
+  };
+  const kindOk =
+    m.kind === key.matchKind ||
+    // An exact value is a fine optional match, and the control plane sends optionals so.
+    (key.matchKind === 'optional' && m.kind === 'exact');
+  if (!kindOk) throw invalid(`${where} is ${key.matchKind}, got a ${m.kind} match`);
+  switch (m.kind) {
+    case 'exact':
+    case 'optional':
+      fits(m.value);
+      break;
+    case 'lpm': {
+      fits(m.value);
+      if (m.prefixLength < 0 || m.prefixLength > key.width) {
+        throw invalid(`${where}: prefix length ${m.prefixLength} is outside 0..${key.width}`);
+      }
+      const hostBits = maskOf(key.width - m.prefixLength);
+      if ((m.value & hostBits) !== 0n) throw invalid(`${where}: value has bits set beyond the /${m.prefixLength} prefix`);
+      break;
+    }
+    case 'ternary':
+      fits(m.value);
+      fits(m.mask);
+      if ((m.value & ~m.mask) !== 0n) throw invalid(`${where}: value has bits set outside the mask`);
+      break;
+    case 'range':
+      fits(m.low);
+      fits(m.high);
+      if (m.low > m.high) throw invalid(`${where}: range low 0x${m.low.toString(16)} is above high`);
+      break;
+  }
+}
+
+function checkArgs(table: string, call: ActionCall): void {
+  const { action, args } = call;
+  if (args.length !== action.params.length) {
+    throw invalid(`${table}: action ${action.name} takes ${action.params.length} parameters, got ${args.length}`);
+  }
+  args.forEach((v, i) => {
+    const p = action.params[i]!;
+    if (v < 0n || v > maskOf(p.width)) {
+      throw new TargetError(
+        'OUT_OF_RANGE',
+        `${table}: action ${action.name} parameter '${p.name}' = 0x${v.toString(16)} does not fit in ${p.width} bits`,
+      );
+    }
+  });
+}
+
+function entryMatches(e: TableEntryData, key: readonly bigint[], fields: readonly KeyField[]): boolean {
+  for (let i = 0; i < key.length; i++) {
+    const m = e.matches[i];
+    if (m === undefined) continue;
+    const v = key[i]!;
+    switch (m.kind) {
+      case 'exact':
+      case 'optional':
+        if (v !== m.value) return false;
+        break;
+      case 'ternary':
+        if ((v & m.mask) !== m.value) return false;
+        break;
+      case 'range':
+        if (v < m.low || v > m.high) return false;
+        break;
+      case 'lpm': {
+        const hostBits = BigInt(fields[i]!.width - m.prefixLength);
+        if (v >> hostBits !== m.value >> hostBits) return false;
+        break;
+      }
+    }
+  }
+  return true;
+}
