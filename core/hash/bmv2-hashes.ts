@@ -5,6 +5,7 @@
  * embedded interpreter all call these, so they agree bit for bit.
  */
 import { didYouMean } from '../errors.ts';
+import { writeBits } from '../bits.ts';
 import { HashError } from './errors.ts';
 
 /** Every algorithm p4c accepts for v1model except `random`, which BMv2 does not register. */
@@ -137,18 +138,8 @@ export function packFields(fields: readonly HashField[]): Uint8Array {
   const out = new Uint8Array(Math.ceil(totalBits / 8));
   let bitPos = 0;
   for (const f of fields) {
-    const width = f.width;
-    const value = BigInt.asUintN(width, f.value);
-    let remaining = width;
-    // Write in chunks that fill the current byte, most significant bits first.
-    while (remaining > 0) {
-      const room = 8 - (bitPos & 7);
-      const take = Math.min(room, remaining);
-      const chunk = Number((value >> BigInt(remaining - take)) & ((1n << BigInt(take)) - 1n));
-      out[bitPos >> 3]! |= chunk << (room - take);
-      bitPos += take;
-      remaining -= take;
-    }
+    writeBits(out, bitPos, f.value, f.width);
+    bitPos += f.width;
   }
   return out;
 }
@@ -174,10 +165,21 @@ export function v1modelHash(
   max: bigint,
   resultWidth: number,
 ): bigint {
+  return v1modelHashOfBytes(algo, base, packFields(fields), max, resultWidth);
+}
+
+/** `v1modelHash` over data already packed with `packFields` (the interpreter packs it itself). */
+export function v1modelHashOfBytes(
+  algo: V1ModelHashAlgorithm,
+  base: bigint,
+  packed: Uint8Array,
+  max: bigint,
+  resultWidth: number,
+): bigint {
   if (!Number.isInteger(resultWidth) || resultWidth < 0) {
     fail('HASH_BAD_ARGUMENT', `result width ${resultWidth} is not a non-negative integer`);
   }
-  const h = computeHash(algo, packFields(fields));
+  const h = computeHash(algo, packed);
   const raw = max >= 1n ? base + (h % max) : base;
   return BigInt.asUintN(resultWidth, raw);
 }

@@ -1,60 +1,32 @@
 /**
- * Bit-level reads and writes of header fields in packet bytes, most-significant bit first as
- * P4 lays headers out on the wire.
+ * Header fields in packet bytes: the parser reads them and the deparser writes them, most
+ * significant bit first, with the bit packing of core/bits.ts.
  */
+import { readBits, writeBits } from '../../core/bits.ts';
 
-/** Reads `bits` bits starting at bit offset `start` as an unsigned integer. */
-export function readBits(bytes: Uint8Array, start: number, bits: number): bigint {
-  let value = 0n;
-  let pos = start;
-  let left = bits;
-  // Whole bytes when aligned: the common case for header fields.
-  while (left > 0) {
-    const byte = bytes[pos >> 3] ?? 0;
-    const bitInByte = pos & 7;
-    const take = Math.min(8 - bitInByte, left);
-    const chunk = (byte >> (8 - bitInByte - take)) & ((1 << take) - 1);
-    value = (value << BigInt(take)) | BigInt(chunk);
-    pos += take;
-    left -= take;
-  }
-  return value;
-}
+export { readBits };
 
-/** Splits `total` bits starting at `start` into fields of the given widths. */
+/** Splits the bits starting at `start` into fields of the given widths. */
 export function readFields(bytes: Uint8Array, start: number, widths: readonly number[]): bigint[] {
-  const out: bigint[] = [];
+  const out: bigint[] = new Array(widths.length);
   let pos = start;
-  for (const w of widths) {
-    out.push(w === 0 ? 0n : readBits(bytes, pos, w));
+  for (let i = 0; i < widths.length; i++) {
+    const w = widths[i]!;
+    out[i] = w === 0 ? 0n : readBits(bytes, pos, w);
     pos += w;
   }
   return out;
 }
 
-/** Appends fields of the given widths to a growing bit buffer. */
+/** Appends fields to a growing buffer, at bit granularity. */
 export class BitWriter {
-  private readonly bytes: number[] = [];
+  private buffer = new Uint8Array(64);
   private bitLength = 0;
 
   write(value: bigint, width: number): void {
-    for (let i = width - 1; i >= 0; i--) {
-      const bit = Number((value >> BigInt(i)) & 1n);
-      const byteIndex = this.bitLength >> 3;
-      if (byteIndex === this.bytes.length) this.bytes.push(0);
-      if (bit) this.bytes[byteIndex]! |= 0x80 >> (this.bitLength & 7);
-      this.bitLength++;
-    }
-  }
-
-  /** Appends whole bytes (fast path for byte-aligned output). */
-  writeBytes(bytes: Uint8Array): void {
-    if ((this.bitLength & 7) === 0) {
-      for (const b of bytes) this.bytes.push(b);
-      this.bitLength += bytes.length * 8;
-    } else {
-      for (const b of bytes) this.write(BigInt(b), 8);
-    }
+    this.reserve(width);
+    writeBits(this.buffer, this.bitLength, value, width);
+    this.bitLength += width;
   }
 
   get length(): number {
@@ -62,6 +34,14 @@ export class BitWriter {
   }
 
   toBytes(): Uint8Array {
-    return Uint8Array.from(this.bytes);
+    return this.buffer.slice(0, Math.ceil(this.bitLength / 8));
+  }
+
+  private reserve(bits: number): void {
+    const needed = Math.ceil((this.bitLength + bits) / 8);
+    if (needed <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(needed, this.buffer.length * 2));
+    grown.set(this.buffer);
+    this.buffer = grown;
   }
 }

@@ -603,7 +603,8 @@ export class BlockCompiler {
     });
     const runtime = this.env.runtime;
     return (f) => {
-      const key = keys.map((k) => k(f));
+      const key: bigint[] = new Array(keys.length);
+      for (let i = 0; i < keys.length; i++) key[i] = keys[i]!(f);
       const result: LookupResult = table.lookup(key);
       if (result.entry !== undefined && table.hasDirectCounter) {
         result.entry.packets += 1n;

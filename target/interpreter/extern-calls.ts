@@ -4,10 +4,11 @@
  * a closure with its arguments' getters and lvalues; semantics follow BMv2 (p4-facts.md,
  * behavioral-model src/bm_sim/calculations.cpp and targets/simple_switch/primitives.cpp).
  */
-import type { CallExpr, MethodDecl, Param } from '../../p4-frontend/ast.ts';
+import type { CallExpr, Expression, MethodDecl, Param } from '../../p4-frontend/ast.ts';
 import type { P4Type } from '../../p4-frontend/types.ts';
-import { computeHash, packFields, parseHashAlgorithm, v1modelHash, type V1ModelHashAlgorithm } from '../../core/hash/bmv2-hashes.ts';
-import { BitWriter, readBits, readFields } from './bits.ts';
+import { computeHash, packFields, parseHashAlgorithm, v1modelHashOfBytes, type V1ModelHashAlgorithm } from '../../core/hash/bmv2-hashes.ts';
+import { writeBits } from '../../core/bits.ts';
+import { type BitWriter, readBits, readFields } from './bits.ts';
 import { BlockCompiler, ParserReject, flattenValue, type FunctionScope, type Getter, type LValue } from './compile.ts';
 import { TargetError, spanLocation, unsupported } from './errors.ts';
 import { CounterArray, MeterArray, RegisterArray, Random, type DirectCounter } from './externs.ts';
@@ -108,10 +109,11 @@ export class ExternRuntime {
         const dataType = argType(3);
         const max = arg(4);
         const width = bitWidth(argType(0));
+        const packed = packer(c, e.args[3]!, data, dataType, fn);
+        const fixedAlgo = constantAlgorithm(e.args[1]!, e);
         return (f) => {
-          const fields = flattenValue(data(f), dataType);
-          const h = v1modelHash(hashAlgorithm(algo(f), e), base(f) as bigint, fields, max(f) as bigint, width);
-          result.set(f, h);
+          const a = fixedAlgo ?? hashAlgorithm(algo(f), e);
+          result.set(f, v1modelHashOfBytes(a, base(f) as bigint, packed(f), max(f) as bigint, width));
           return undefined;
         };
       }
@@ -124,9 +126,11 @@ export class ExternRuntime {
         const width = bitWidth(argType(2));
         const algo = arg(3);
         const withPayload = name.endsWith('_with_payload');
+        const packed = packer(c, e.args[1]!, data, dataType, fn);
+        const fixedAlgo = constantAlgorithm(e.args[3]!, e);
         return (f) => {
           if (!(cond(f) as boolean)) return undefined;
-          const computed = this.checksum(f, hashAlgorithm(algo(f), e), flattenValue(data(f), dataType), withPayload) & maskOf(width);
+          const computed = this.checksum(f, fixedAlgo ?? hashAlgorithm(algo(f), e), packed(f), withPayload) & maskOf(width);
           if (computed !== (checksum(f) as bigint)) {
             const std = f.packet.standardMetadata;
             std.fields[fieldIndexOf(std.type, 'checksum_error')] = 1n;
@@ -144,9 +148,11 @@ export class ExternRuntime {
         const width = bitWidth(argType(2));
         const algo = arg(3);
         const withPayload = name.endsWith('_with_payload');
+        const packed = packer(c, e.args[1]!, data, dataType, fn);
+        const fixedAlgo = constantAlgorithm(e.args[3]!, e);
         return (f) => {
           if (!(cond(f) as boolean)) return undefined;
-          const computed = this.checksum(f, hashAlgorithm(algo(f), e), flattenValue(data(f), dataType), withPayload);
+          const computed = this.checksum(f, fixedAlgo ?? hashAlgorithm(algo(f), e), packed(f), withPayload);
           checksum.set(f, computed & maskOf(width));
           return undefined;
         };
@@ -220,8 +226,8 @@ export class ExternRuntime {
     }
   }
 
-  private checksum(f: Frame, algo: V1ModelHashAlgorithm, fields: { value: bigint; width: number }[], withPayload: boolean): bigint {
-    let bytes = packFields(fields);
+  private checksum(f: Frame, algo: V1ModelHashAlgorithm, packed: Uint8Array, withPayload: boolean): bigint {
+    let bytes = packed;
     if (withPayload) {
       const payload = f.packet.bytes.subarray(f.packet.cursorBits >> 3);
       const joined = new Uint8Array(bytes.length + payload.length);
@@ -298,9 +304,7 @@ export class ExternRuntime {
         const value = arg(0);
         const t = typeOf(e.args[0]!);
         return (f) => {
-          const w = new BitWriter();
-          emitValue(w, value(f), t);
-          if (w.length > 0) f.packet.emitted.push(w.toBytes());
+          emitValue(f.packet.emitted, value(f), t);
           return undefined;
         };
       }
@@ -354,6 +358,34 @@ export class ExternRuntime {
         throw unsupported(`${externName}.${m}()`, e.span);
     }
   }
+}
+
+/** The algorithm when the argument is a constant enum member (it always is in practice). */
+function constantAlgorithm(arg: Expression, e: CallExpr): V1ModelHashAlgorithm | undefined {
+  return arg.kind === 'member' && arg.resolution?.kind === 'enumMember' ? hashAlgorithm(arg.member, e) : undefined;
+}
+
+/**
+ * Packs hash or checksum data into bytes (BMv2's input packing, core/bits.ts). A list of scalars,
+ * the usual case, is packed straight from its elements' getters without building a tuple.
+ */
+function packer(c: BlockCompiler, dataExpr: Expression, data: Getter, dataType: P4Type, fn: FunctionScope): (f: Frame) => Uint8Array {
+  if (dataExpr.kind === 'list' && dataExpr.elements.every((x) => x.type !== undefined && (x.type.kind === 'bit' || x.type.kind === 'int' || x.type.kind === 'bool'))) {
+    const parts = dataExpr.elements.map((x) => ({ get: c.expr(x, fn), width: bitWidth(x.type!), isBool: x.type!.kind === 'bool' }));
+    const totalBits = parts.reduce((n, p) => n + p.width, 0);
+    const size = Math.ceil(totalBits / 8);
+    return (f) => {
+      const out = new Uint8Array(size);
+      let pos = 0;
+      for (const p of parts) {
+        const v = p.get(f);
+        writeBits(out, pos, p.isBool ? (v ? 1n : 0n) : (v as bigint), p.width);
+        pos += p.width;
+      }
+      return out;
+    };
+  }
+  return (f) => packFields(flattenValue(data(f), dataType));
 }
 
 function hashAlgorithm(v: Value, e: CallExpr): V1ModelHashAlgorithm {

@@ -3,6 +3,7 @@
  * the block instance's (parameters and control-level variables) and the running function's
  * (an action's parameters and locals, an apply body's locals, a parser run's state locals).
  */
+import type { BitWriter } from './bits.ts';
 import type { StructValue, Value } from './values.ts';
 
 /** One packet's journey through the pipeline: input bytes, parser cursor, side effects. */
@@ -11,8 +12,8 @@ export interface PacketState {
   readonly bytes: Uint8Array;
   /** Bit offset of the parser cursor: the payload starts here at deparse time. */
   cursorBits: number;
-  /** Bytes emitted by the deparser so far. */
-  emitted: Uint8Array[];
+  /** What the deparser has emitted so far. */
+  readonly emitted: BitWriter;
   /** Length in bytes to truncate the output to (v1model `truncate`). */
   truncateTo: number | undefined;
   /** Digests raised: receiver, P4 type name and the flattened field values with widths. */

@@ -17,6 +17,7 @@ import {
 import { TargetError, spanLocation, unsupported } from './errors.ts';
 import { DROP_PORT, ExternRuntime, PACKET_IN, PACKET_OUT } from './extern-calls.ts';
 import { CounterArray, DirectCounter, MeterArray, RegisterArray, Random, type CounterUnit } from './externs.ts';
+import { BitWriter } from './bits.ts';
 import { Flow, type DigestRecord, type Frame, type PacketState } from './frame.ts';
 import {
   Table, type ActionCall, type ActionInfo, type FieldMatch, type KeyField, type MatchKind, type TableActionRef,
@@ -81,6 +82,7 @@ export class V1ModelSwitch {
   private readonly clock: () => bigint;
   private readonly tracing: boolean;
   private readonly runtime: ExternRuntime;
+  private readonly stdIndex: Readonly<Record<'ingress_port' | 'egress_spec' | 'egress_port' | 'packet_length' | 'ingress_global_timestamp', number>>;
 
   constructor(
     readonly program: CheckedProgram,
@@ -108,6 +110,18 @@ export class V1ModelSwitch {
     this.headersType = hdrParam.type;
     this.metadataType = metaParam.type;
     this.standardMetadataType = stdParam.type;
+    const index = (name: string): number => {
+      const i = stdParam.type!.kind === 'struct' ? stdParam.type!.fields.findIndex((f) => f.name === name) : -1;
+      if (i < 0) throw new TargetError('TARGET_UNSUPPORTED', `standard_metadata_t has no field '${name}'`);
+      return i;
+    };
+    this.stdIndex = {
+      ingress_port: index('ingress_port'),
+      egress_spec: index('egress_spec'),
+      egress_port: index('egress_port'),
+      packet_length: index('packet_length'),
+      ingress_global_timestamp: index('ingress_global_timestamp'),
+    };
     const topLevelActions = new Set(
       program.program.declarations.filter((d): d is ActionDecl => d.kind === 'action'),
     );
@@ -117,18 +131,15 @@ export class V1ModelSwitch {
   // ------------------------------------------------------------------ packets
   process(ingressPort: number, bytes: Uint8Array): ProcessResult {
     const std = defaultValue(this.standardMetadataType) as StructValue;
-    const set = (name: string, v: bigint): void => {
-      const i = this.standardMetadataType.fields.findIndex((f) => f.name === name);
-      if (i >= 0) std.fields[i] = v;
-    };
-    const get = (name: string): bigint => std.fields[this.standardMetadataType.fields.findIndex((f) => f.name === name)] as bigint;
-    set('ingress_port', BigInt(ingressPort));
-    set('packet_length', BigInt(bytes.length));
-    set('ingress_global_timestamp', this.clock() & maskOf(48));
+    const at = this.stdIndex;
+    std.fields[at.ingress_port] = BigInt(ingressPort);
+    std.fields[at.packet_length] = BigInt(bytes.length);
+    std.fields[at.ingress_global_timestamp] = this.clock() & maskOf(48);
+    const get = (i: number): bigint => std.fields[i] as bigint;
     const packet: PacketState = {
       bytes,
       cursorBits: 0,
-      emitted: [],
+      emitted: new BitWriter(),
       truncateTo: undefined,
       digests: [],
       trace: this.tracing ? [] : undefined,
@@ -150,13 +161,13 @@ export class V1ModelSwitch {
       this.invoke(parser, packet, [PACKET_IN, hdr, meta, std]);
       this.invoke(verify, packet, [hdr, meta]);
       this.invoke(ingress, packet, [hdr, meta, std]);
-      if (get('egress_spec') === DROP_PORT) {
+      if (get(at.egress_spec) === DROP_PORT) {
         packet.trace?.push('ingress: dropped (egress_spec 511)');
         return result('ingress: egress_spec is the drop port');
       }
-      set('egress_port', get('egress_spec'));
+      std.fields[at.egress_port] = get(at.egress_spec);
       this.invoke(egress, packet, [hdr, meta, std]);
-      if (get('egress_spec') === DROP_PORT) {
+      if (get(at.egress_spec) === DROP_PORT) {
         packet.trace?.push('egress: dropped (egress_spec 511)');
         return result('egress: egress_spec is the drop port');
       }
@@ -170,16 +181,12 @@ export class V1ModelSwitch {
       throw err;
     }
     const payload = bytes.subarray(Math.min(bytes.length, packet.cursorBits >> 3));
-    const size = packet.emitted.reduce((n, b) => n + b.length, 0) + payload.length;
-    let out = new Uint8Array(size);
-    let at = 0;
-    for (const b of packet.emitted) {
-      out.set(b, at);
-      at += b.length;
-    }
-    out.set(payload, at);
+    const headers = packet.emitted.toBytes();
+    let out = new Uint8Array(headers.length + payload.length);
+    out.set(headers, 0);
+    out.set(payload, headers.length);
     if (packet.truncateTo !== undefined && packet.truncateTo < out.length) out = out.slice(0, packet.truncateTo);
-    const port = Number(get('egress_port'));
+    const port = Number(get(at.egress_port));
     packet.trace?.push(`deparser: ${out.length} bytes out of port ${port}`);
     return result(undefined, { port, bytes: out });
   }

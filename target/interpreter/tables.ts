@@ -99,7 +99,9 @@ export class Table {
   readonly needsPriority: boolean;
   private readonly exactOnly: boolean;
   private readonly lpmIndex: number;
-  private readonly byKey = new Map<string, StoredEntry>();
+  /** Entries by identity: for exact tables the key fields packed into one bigint, else a string. */
+  private readonly byKey = new Map<bigint | string, StoredEntry>();
+  private readonly keyShifts: readonly bigint[];
   private sorted: StoredEntry[] | undefined = [];
   private nextOrder = 0;
   private defaultCall: ActionCall;
@@ -122,6 +124,8 @@ export class Table {
     this.exactOnly = options.keys.every((k) => k.matchKind === 'exact');
     this.needsPriority = options.keys.some((k) => k.matchKind === 'ternary' || k.matchKind === 'range' || k.matchKind === 'optional');
     this.lpmIndex = options.keys.findIndex((k) => k.matchKind === 'lpm');
+    // Exact keys pack into one bigint (first field most significant): a Map looks bigints up by value.
+    this.keyShifts = options.keys.map((_, i) => BigInt(options.keys.slice(i + 1).reduce((n, k) => n + k.width, 0)));
     for (const e of options.constEntries) this.store(this.validate(e, true));
   }
 
@@ -137,7 +141,7 @@ export class Table {
   lookup(key: readonly bigint[]): LookupResult {
     let entry: StoredEntry | undefined;
     if (this.exactOnly) {
-      entry = this.byKey.get(exactKeyString(key));
+      entry = this.byKey.get(this.packExact(key));
     } else {
       entry = this.bestMatch(key);
     }
@@ -264,9 +268,16 @@ export class Table {
     return { ...data, packets: 0n, bytes: 0n, order: this.nextOrder++ };
   }
 
-  private entryKey(data: Pick<TableEntryData, 'matches' | 'priority'>): string {
+  private packExact(values: readonly bigint[]): bigint {
+    if (values.length === 1) return values[0]!;
+    let packed = 0n;
+    for (let i = 0; i < values.length; i++) packed |= values[i]! << this.keyShifts[i]!;
+    return packed;
+  }
+
+  private entryKey(data: Pick<TableEntryData, 'matches' | 'priority'>): bigint | string {
     if (this.exactOnly) {
-      return exactKeyString(data.matches.map((m) => (m?.kind === 'exact' ? m.value : 0n)));
+      return this.packExact(data.matches.map((m) => (m?.kind === 'exact' ? m.value : 0n)));
     }
     const parts = data.matches.map((m) => {
       if (m === undefined) return '*';
@@ -290,9 +301,6 @@ export class Table {
   }
 }
 
-function exactKeyString(values: readonly bigint[]): string {
-  return values.length === 1 ? values[0]!.toString(16) : values.map((v) => v.toString(16)).join(',');
-}
 
 function checkMatch(table: string, key: KeyField, m: FieldMatch | undefined): void {
   const max = maskOf(key.width);

@@ -77,13 +77,13 @@ export function cloneValue(v: Value): Value {
   return v;
 }
 
-const masks = new Map<number, bigint>();
+const masks: bigint[] = [];
 /** 2^width - 1, cached: widths repeat constantly. */
 export function maskOf(width: number): bigint {
-  let m = masks.get(width);
+  let m = masks[width];
   if (m === undefined) {
     m = (1n << BigInt(width)) - 1n;
-    masks.set(width, m);
+    masks[width] = m;
   }
   return m;
 }
