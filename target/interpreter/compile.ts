@@ -15,7 +15,7 @@ import { TargetError, spanLocation, unsupported } from './errors.ts';
 import { Flow, type FlowCode, type Frame } from './frame.ts';
 import {
   HeaderValue, StackValue, StructValue, TupleValue, cloneValue, defaultValue, maskOf, normalise,
-  type ExternObject, type Value,
+  wrapperFor, type ExternObject, type Value,
 } from './values.ts';
 import type { ActionInfo, LookupResult, Table } from './tables.ts';
 import type { ExternRuntime } from './extern-calls.ts';
@@ -283,10 +283,14 @@ export class BlockCompiler {
     switch (op) {
       case '!':
         return (f) => !operand(f);
-      case '~':
-        return (f) => normalise(~(operand(f) as bigint), t);
-      case '-':
-        return (f) => normalise(-(operand(f) as bigint), t);
+      case '~': {
+        const wrap = wrapperFor(t);
+        return (f) => wrap(~(operand(f) as bigint));
+      }
+      case '-': {
+        const wrap = wrapperFor(t);
+        return (f) => wrap(-(operand(f) as bigint));
+      }
       default:
         return operand;
     }
@@ -300,7 +304,6 @@ export class BlockCompiler {
     const rt = typeOf(e.right);
     // Operands of comparisons meet at the sized type (an unsized literal takes the other's width).
     const common = lt.kind === 'infint' ? rt : lt;
-    const norm = (v: Value, ty: P4Type): bigint => normalise(v as bigint, ty);
     switch (e.op) {
       case '&&':
         return (f) => (l(f) as boolean) && (r(f) as boolean);
@@ -308,8 +311,9 @@ export class BlockCompiler {
         return (f) => (l(f) as boolean) || (r(f) as boolean);
       case '==':
       case '!=': {
+        const w = wrapperFor(common);
         const eq = (a: Value, b: Value): boolean => {
-          if (typeof a === 'bigint' && typeof b === 'bigint') return norm(a, common) === norm(b, common);
+          if (typeof a === 'bigint' && typeof b === 'bigint') return w(a) === w(b);
           if (a instanceof HeaderValue && b instanceof HeaderValue) {
             return a.valid === b.valid && (!a.valid || a.fields.every((x, i) => x === b.fields[i]));
           }
@@ -317,20 +321,34 @@ export class BlockCompiler {
         };
         return e.op === '==' ? (f) => eq(l(f), r(f)) : (f) => !eq(l(f), r(f));
       }
-      case '<':
-        return (f) => norm(l(f), common) < norm(r(f), common);
-      case '<=':
-        return (f) => norm(l(f), common) <= norm(r(f), common);
-      case '>':
-        return (f) => norm(l(f), common) > norm(r(f), common);
-      case '>=':
-        return (f) => norm(l(f), common) >= norm(r(f), common);
-      case '+':
-        return (f) => normalise((l(f) as bigint) + (r(f) as bigint), t);
-      case '-':
-        return (f) => normalise((l(f) as bigint) - (r(f) as bigint), t);
-      case '*':
-        return (f) => normalise((l(f) as bigint) * (r(f) as bigint), t);
+      case '<': {
+        const w = wrapperFor(common);
+        return (f) => w(l(f) as bigint) < w(r(f) as bigint);
+      }
+      case '<=': {
+        const w = wrapperFor(common);
+        return (f) => w(l(f) as bigint) <= w(r(f) as bigint);
+      }
+      case '>': {
+        const w = wrapperFor(common);
+        return (f) => w(l(f) as bigint) > w(r(f) as bigint);
+      }
+      case '>=': {
+        const w = wrapperFor(common);
+        return (f) => w(l(f) as bigint) >= w(r(f) as bigint);
+      }
+      case '+': {
+        const wrap = wrapperFor(t);
+        return (f) => wrap((l(f) as bigint) + (r(f) as bigint));
+      }
+      case '-': {
+        const wrap = wrapperFor(t);
+        return (f) => wrap((l(f) as bigint) - (r(f) as bigint));
+      }
+      case '*': {
+        const wrap = wrapperFor(t);
+        return (f) => wrap((l(f) as bigint) * (r(f) as bigint));
+      }
       case '/':
         return (f) => {
           const d = r(f) as bigint;
@@ -341,12 +359,13 @@ export class BlockCompiler {
           const d = r(f) as bigint;
           return d === 0n ? 0n : normalise((l(f) as bigint) % d, t);
         };
+      // Operands are already normalised to the (common) type: the result stays in range.
       case '&':
-        return (f) => normalise(norm(l(f), t) & norm(r(f), t), t);
+        return (f) => (l(f) as bigint) & (r(f) as bigint);
       case '|':
-        return (f) => normalise(norm(l(f), t) | norm(r(f), t), t);
+        return (f) => (l(f) as bigint) | (r(f) as bigint);
       case '^':
-        return (f) => normalise(norm(l(f), t) ^ norm(r(f), t), t);
+        return (f) => (l(f) as bigint) ^ (r(f) as bigint);
       case '|+|':
       case '|-|': {
         const [min, max] = t.kind === 'int' ? [-(1n << BigInt(t.width - 1)), (1n << BigInt(t.width - 1)) - 1n] : [0n, maskOf(widthOf(t))];
@@ -358,29 +377,32 @@ export class BlockCompiler {
       }
       case '<<': {
         const w = BigInt(widthOf(t));
+        const wrap = wrapperFor(t);
         return (f) => {
           const s = r(f) as bigint;
           if (t.kind === 'infint') return (l(f) as bigint) << s;
-          return s >= w ? 0n : normalise((l(f) as bigint) << s, t);
+          return s >= w ? 0n : wrap((l(f) as bigint) << s);
         };
       }
       case '>>': {
         const w = BigInt(widthOf(t));
+        const wrap = wrapperFor(t);
         return (f) => {
           const s = r(f) as bigint;
           const v = l(f) as bigint;
           if (t.kind === 'infint') return v >> s;
           if (s >= w) return t.kind === 'int' && v < 0n ? -1n : 0n;
-          return normalise(v >> s, t);
+          return wrap(v >> s);
         };
       }
       case '++': {
         const rw = BigInt(widthOf(rt));
         const rmask = maskOf(widthOf(rt));
         const lw = widthOf(lt);
+        const wrap = wrapperFor(t);
         return (f) => {
           const lv = BigInt.asUintN(lw, l(f) as bigint);
-          return normalise((lv << rw) | ((r(f) as bigint) & rmask), t);
+          return wrap((lv << rw) | ((r(f) as bigint) & rmask));
         };
       }
     }
@@ -391,12 +413,10 @@ export class BlockCompiler {
     if (to.kind === 'bit' || to.kind === 'int') {
       if (from.kind === 'bool') return (f) => ((inner(f) as boolean) ? 1n : 0n);
       const fromInt = from.kind === 'int' ? from.width : undefined;
-      return (f) => {
-        let v = inner(f) as bigint;
-        // int<W> → bit<V> of another width goes through bit<W> first (P4_16 §8.11.1).
-        if (fromInt !== undefined && to.kind === 'bit') v = BigInt.asUintN(fromInt, v);
-        return normalise(v, to);
-      };
+      const wrap = wrapperFor(to);
+      // int<W> → bit<V> of another width goes through bit<W> first (P4_16 §8.11.1).
+      if (fromInt !== undefined && to.kind === 'bit') return (f) => wrap(BigInt.asUintN(fromInt, inner(f) as bigint));
+      return (f) => wrap(inner(f) as bigint);
     }
     if (to.kind === 'enum' && to.underlying !== undefined) return (f) => normalise(inner(f) as bigint, to.underlying);
     return inner;
@@ -409,13 +429,14 @@ export class BlockCompiler {
       case 'name': {
         const d = e.decl;
         if (d === undefined) throw new TargetError('TARGET_RUNTIME', `unresolved name '${e.name}'`, { location: spanLocation(e.span) });
+        const wrap = wrapperFor(t);
         const local = fn.slots.get(d);
         if (local !== undefined) {
-          return { get: (f) => f.local[local], set: (f, v) => void (f.local[local] = assignable(f.local[local], v, t)) };
+          return { get: (f) => f.local[local], set: (f, v) => void (f.local[local] = assignable(f.local[local], v, wrap)) };
         }
         const block = this.env.blockSlots.get(d);
         if (block !== undefined) {
-          return { get: (f) => f.block[block], set: (f, v) => void (f.block[block] = assignable(f.block[block], v, t)) };
+          return { get: (f) => f.block[block], set: (f, v) => void (f.block[block] = assignable(f.block[block], v, wrap)) };
         }
         throw unsupported(`assignment to '${e.name}'`, e.span);
       }
@@ -426,6 +447,7 @@ export class BlockCompiler {
         }
         const base = this.expr(e.expr, fn);
         const i = fieldIndex(typeOf(e.expr), e.member, e.span);
+        const wrap = wrapperFor(t);
         return {
           get: (f) => {
             const o = base(f);
@@ -433,10 +455,10 @@ export class BlockCompiler {
           },
           set: (f, v) => {
             const o = base(f);
-            if (o instanceof HeaderValue) o.fields[i] = normalise(v as bigint, t);
+            if (o instanceof HeaderValue) o.fields[i] = typeof v === 'boolean' ? (v ? 1n : 0n) : wrap(v as bigint);
             else {
               const s = o as StructValue;
-              s.fields[i] = assignable(s.fields[i], v, t);
+              s.fields[i] = assignable(s.fields[i], v, wrap);
             }
           },
         };
@@ -450,12 +472,12 @@ export class BlockCompiler {
         const lo = BigInt(e.loValue ?? 0);
         const mask = maskOf((e.hiValue ?? 0) - (e.loValue ?? 0) + 1);
         const bt = typeOf(e.expr);
+        const bw = widthOf(bt);
         return {
-          get: (f) => ((BigInt.asUintN(widthOf(bt), base.get(f) as bigint)) >> lo) & mask,
+          get: (f) => ((BigInt.asUintN(bw, base.get(f) as bigint)) >> lo) & mask,
           set: (f, v) => {
-            const old = BigInt.asUintN(widthOf(bt), base.get(f) as bigint);
-            const updated = (old & ~(mask << lo)) | (((v as bigint) & mask) << lo);
-            base.set(f, normalise(updated, bt));
+            const old = BigInt.asUintN(bw, base.get(f) as bigint);
+            base.set(f, (old & ~(mask << lo)) | (((v as bigint) & mask) << lo));
           },
         };
       }
@@ -672,8 +694,9 @@ export class BlockCompiler {
         const slot = fn.allocate(s);
         const t = s.type!;
         const init = s.init === undefined ? undefined : this.expr(s.init, fn);
+        const wrap = wrapperFor(t);
         return (f) => {
-          f.local[slot] = init === undefined ? defaultValue(t) : normalised(cloneValue(init(f)), t);
+          f.local[slot] = init === undefined ? defaultValue(t) : assignable(undefined, init(f), wrap);
           return Flow.Normal;
         };
       }
@@ -768,8 +791,8 @@ function normalised(v: Value, t: P4Type | undefined): Value {
 }
 
 /** What assignment stores: a normalised integer, or a copy of an aggregate written in place. */
-function assignable(old: Value, v: Value, t: P4Type | undefined): Value {
-  if (typeof v === 'bigint') return normalise(v, t);
+function assignable(old: Value, v: Value, wrap: (v: bigint) => bigint): Value {
+  if (typeof v === 'bigint') return wrap(v);
   if (old instanceof HeaderValue && v instanceof HeaderValue) {
     old.copyFrom(v);
     return old;

@@ -107,6 +107,23 @@ export function normalise(value: bigint, type: P4Type | undefined): bigint {
   return value;
 }
 
+/**
+ * A function that normalises integers to `type`, specialised once at compile time so that the
+ * per-packet path does no type dispatch.
+ */
+export function wrapperFor(type: P4Type | undefined): (v: bigint) => bigint {
+  if (type?.kind === 'bit') {
+    const mask = maskOf(type.width);
+    return (v) => v & mask;
+  }
+  if (type?.kind === 'int') {
+    const width = type.width;
+    return (v) => BigInt.asIntN(width, v);
+  }
+  if (type?.kind === 'enum' && type.underlying !== undefined) return wrapperFor(type.underlying);
+  return (v) => v;
+}
+
 /** The zero value of a type, as BMv2 initialises metadata and headers (invalid, fields 0). */
 export function defaultValue(type: P4Type): Value {
   switch (type.kind) {
