@@ -3,9 +3,16 @@
  * UDP (sender tunnel port → receiver port) + tunnel header + inner packet + options.
  */
 import { ETHERTYPE_IPV4, type EthernetHeader } from './ethernet.ts';
-import { IP_PROTO_UDP, ipv4Header } from './ipv4.ts';
+import { IPV4_FLAG_DF, IP_PROTO_UDP, ipv4Header } from './ipv4.ts';
 import { type InnerPacket, type Packet, encodePacket, finalizePacket } from './packet.ts';
 import type { TunnelHeader } from './tunnel.ts';
+
+/**
+ * How gateways and hosts fill the outer IPv4 header (the P4 templates take these numbers from
+ * here): TTL 64, Don't Fragment, identification 0; DSCP and ECN are copied from the inner header
+ * (the uniform model of RFC 2983), so the underlay honours the client's marking.
+ */
+export const TUNNEL_OUTER_IPV4 = { ttl: 64, flags: IPV4_FLAG_DF, identification: 0 } as const;
 
 export interface TunnelPacketSpec {
   /** Outer MACs; the EtherType is IPv4. */
@@ -22,7 +29,7 @@ export interface TunnelPacketSpec {
    */
   readonly fixInner?: boolean;
   readonly options?: Uint8Array;
-  /** Outer IPv4 TTL (default 64) and identification (default 0). */
+  /** Outer IPv4 TTL and identification (defaults: TUNNEL_OUTER_IPV4). */
   readonly ttl?: number;
   readonly identification?: number;
   /** Outer UDP checksum: 'zero' (default, none) or 'compute'. */
@@ -37,8 +44,11 @@ export function tunnelPacket(spec: TunnelPacketSpec): Packet {
       src: spec.sender.ip,
       dst: spec.receiver.ip,
       protocol: IP_PROTO_UDP,
-      ttl: spec.ttl ?? 64,
-      identification: spec.identification ?? 0,
+      ttl: spec.ttl ?? TUNNEL_OUTER_IPV4.ttl,
+      flags: TUNNEL_OUTER_IPV4.flags,
+      identification: spec.identification ?? TUNNEL_OUTER_IPV4.identification,
+      dscp: spec.inner.ipv4.dscp,
+      ecn: spec.inner.ipv4.ecn,
     }),
     udp: { srcPort: spec.sender.port, dstPort: spec.receiver.port, length: 0, checksum: 0 },
     tunnel: { header: spec.header, inner: spec.inner, options: spec.options ?? new Uint8Array(0) },

@@ -1,0 +1,223 @@
+/**
+ * Spec → view models of the gateway and host programs: every number and name the templates
+ * print, computed here (templates hold no logic). A spec that the programs cannot honour fails
+ * here, before anything is written.
+ */
+import { createHash } from 'node:crypto';
+import { FLOW_KEY_FIELDS, FLOW_KEY_KINDS, FLOW_STATE_WAY1_SALT, type FlowKeyFieldName } from '../core/hash/flow-key.ts';
+import { TUNNEL_HEADER_BYTES, TUNNEL_HEADER_FIELDS } from '../core/packet/tunnel.ts';
+import { TUNNEL_OUTER_IPV4 } from '../core/packet/tunnel-packet.ts';
+import {
+  FLOW_KEY_CODES,
+  GATEWAY_DROP_REASONS,
+  HOST_DROP_REASONS,
+  VIP_MODE_CODES,
+  type DropReason,
+} from '../core/p4-contract.ts';
+import type { LbSpec } from '../core/spec/schema.ts';
+import { GenerateError } from './errors.ts';
+import { GATEWAY_IDS, HOST_IDS } from './ids.ts';
+
+/** BMv2's conventional CPU port (simple_switch_grpc --cpu-port), used when the spec names none. */
+export const DEFAULT_CPU_PORT = 255;
+const IPV4_HEADER_BYTES = 20;
+const UDP_HEADER_BYTES = 8;
+/** Ids travel in 16-bit fields of the data plane (vip_id, backend_id, vm_id). */
+const MAX_ID = 0xffff;
+/** Smallest size of the tables whose entries the controller adds at run time. */
+const MIN_RUNTIME_TABLE = 1024;
+
+/** The action that computes a flow-key kind's hashes, and its id's name in ids.ts. */
+const HASH_ACTIONS = {
+  '5-tuple': { name: 'hash_flow_5_tuple', id: 'hashFlow5Tuple' },
+  '3-tuple': { name: 'hash_flow_3_tuple', id: 'hashFlow3Tuple' },
+  '2-tuple': { name: 'hash_flow_2_tuple', id: 'hashFlow2Tuple' },
+} as const;
+
+/** Where each flow-key field is in the gateway program, in core's field order. */
+export const FLOW_KEY_P4_FIELDS: Readonly<Record<FlowKeyFieldName, string>> = {
+  srcAddr: 'hdr.ipv4.srcAddr',
+  dstAddr: 'hdr.ipv4.dstAddr',
+  protocol: 'hdr.ipv4.protocol',
+  srcPort: 'meta.l4_src_port',
+  dstPort: 'meta.l4_dst_port',
+};
+
+export interface CommonViewModel {
+  readonly deployment: string;
+  readonly generatorVersion: string;
+  readonly specDigest: string;
+  readonly cpuPort: number;
+  readonly tunnelHeaderBytes: number;
+  readonly tunnelHeaderFields: readonly { name: string; width: number }[];
+  /** Outer IPv4 + UDP + tunnel header: what encapsulation adds to the IPv4 total length. */
+  readonly tunnelOverhead: number;
+  /** UDP header + tunnel header: the UDP length beyond the inner packet. */
+  readonly tunnelUdpOverhead: number;
+  /** TTL, flags and identification of the outer IPv4 header. */
+  readonly outerIpv4: typeof TUNNEL_OUTER_IPV4;
+  /** UDP destination ports that the parser reads a tunnel header after. */
+  readonly tunnelPorts: readonly number[];
+  readonly dropReasons: readonly DropReason[];
+  readonly dropReasonCount: number;
+}
+
+export interface GatewayViewModel extends CommonViewModel {
+  readonly ids: typeof GATEWAY_IDS;
+  readonly modes: typeof VIP_MODE_CODES;
+  readonly flowKeys: readonly { constName: string; code: number; fields: readonly string[]; actionName: string; actionId: number }[];
+  readonly flowSlots: number;
+  readonly flowWay1Salt: string;
+  readonly sizes: {
+    readonly vipTable: number;
+    readonly slotTable: number;
+    readonly backendTable: number;
+    readonly tokenTable: number;
+    readonly natReverse: number;
+    readonly routes: number;
+    readonly vipCounter: number;
+    readonly backendCounter: number;
+  };
+}
+
+export interface HostViewModel extends CommonViewModel {
+  readonly ids: typeof HOST_IDS;
+  readonly sizes: {
+    readonly localVm: number;
+    readonly tokenTable: number;
+    readonly peerTable: number;
+    readonly routes: number;
+    readonly vmCounter: number;
+  };
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** A table the controller fills at run time: room for twice the spec's entries, at least 1024. */
+function runtimeTableSize(entries: number): number {
+  return Math.max(MIN_RUNTIME_TABLE, nextPowerOfTwo(entries * 2));
+}
+
+/** SHA-256 of the validated spec as canonical JSON (keys sorted): comments and layout do not count. */
+export function specDigest(spec: LbSpec): string {
+  const canonical = JSON.stringify(spec, (_key, value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+  return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
+}
+
+function uniqueSorted(values: readonly number[]): number[] {
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+function cpuPortOf(spec: LbSpec): number {
+  const ports = uniqueSorted(spec.gateways.map((g) => g.ports.cpu ?? DEFAULT_CPU_PORT));
+  if (ports.length > 1) {
+    throw new GenerateError(
+      'GENERATE_CPU_PORT',
+      `gateways use different CPU ports (${ports.join(', ')}); one gateway program serves them all`,
+      { location: { path: 'gateways[].ports.cpu' }, hint: 'give every gateway the same ports.cpu' },
+    );
+  }
+  return ports[0]!;
+}
+
+function checkLimits(spec: LbSpec, gatewayTunnelPorts: readonly number[]): void {
+  if (spec.vips.length > MAX_ID) {
+    throw new GenerateError('GENERATE_TOO_MANY', `${spec.vips.length} VIPs; vip_id is 16 bits`, {
+      location: { path: 'vips' },
+    });
+  }
+  if (spec.vms.length > MAX_ID) {
+    throw new GenerateError('GENERATE_TOO_MANY', `${spec.vms.length} VMs; backend_id is 16 bits`, {
+      location: { path: 'vms' },
+    });
+  }
+  spec.vips.forEach((vip, i) => {
+    if (vip.protocol !== 'udp') return;
+    vip.ports.forEach((port, j) => {
+      if (gatewayTunnelPorts.includes(port)) {
+        throw new GenerateError(
+          'GENERATE_PORT_CLASH',
+          `UDP VIP port ${port} is also a gateway tunnel port: the parser could not tell them apart`,
+          { location: { path: `vips[${i}].ports[${j}]` }, hint: 'choose another VIP port or tunnelUdpPort' },
+        );
+      }
+    });
+  });
+}
+
+function common(spec: LbSpec, version: string, tunnelPorts: readonly number[], drops: readonly DropReason[]) {
+  return {
+    deployment: spec.deployment,
+    generatorVersion: version,
+    specDigest: specDigest(spec),
+    cpuPort: cpuPortOf(spec),
+    tunnelHeaderBytes: TUNNEL_HEADER_BYTES,
+    tunnelHeaderFields: TUNNEL_HEADER_FIELDS.map((f) => ({ name: f.name, width: f.bits })),
+    tunnelOverhead: IPV4_HEADER_BYTES + UDP_HEADER_BYTES + TUNNEL_HEADER_BYTES,
+    tunnelUdpOverhead: UDP_HEADER_BYTES + TUNNEL_HEADER_BYTES,
+    outerIpv4: TUNNEL_OUTER_IPV4,
+    tunnelPorts,
+    dropReasons: drops,
+    dropReasonCount: drops.length,
+  };
+}
+
+export function gatewayViewModel(spec: LbSpec, generatorVersion: string): GatewayViewModel {
+  const tunnelPorts = uniqueSorted(spec.gateways.map((g) => g.underlay.tunnelUdpPort));
+  checkLimits(spec, tunnelPorts);
+  const vipEntries = spec.vips.reduce((n, v) => n + v.ports.length, 0);
+  const slotEntries = spec.vips.reduce((n, v) => n + v.slots, 0);
+  const largestVip = Math.max(...spec.vips.map((v) => v.slots));
+  const vipBackends = spec.vips.reduce((n, v) => n + v.backends.length, 0);
+  return {
+    ...common(spec, generatorVersion, tunnelPorts, GATEWAY_DROP_REASONS),
+    ids: GATEWAY_IDS,
+    modes: VIP_MODE_CODES,
+    flowKeys: FLOW_KEY_KINDS.map((kind) => ({
+      ...FLOW_KEY_CODES[kind],
+      fields: FLOW_KEY_FIELDS[kind].map((f) => FLOW_KEY_P4_FIELDS[f.name]),
+      actionName: HASH_ACTIONS[kind].name,
+      actionId: GATEWAY_IDS.actions[HASH_ACTIONS[kind].id],
+    })),
+    flowSlots: spec.flowState.slotsPerGateway,
+    flowWay1Salt: `0x${FLOW_STATE_WAY1_SALT.toString(16)}`,
+    sizes: {
+      vipTable: runtimeTableSize(vipEntries),
+      // Room for the spec's VIPs and one more of the largest size, added at run time.
+      slotTable: slotEntries + largestVip,
+      // Two entries per (VIP, backend): the current token and its successor during renewal.
+      backendTable: runtimeTableSize(vipBackends),
+      tokenTable: runtimeTableSize(spec.vms.length * 2),
+      natReverse: runtimeTableSize(vipBackends),
+      routes: MIN_RUNTIME_TABLE,
+      vipCounter: runtimeTableSize(spec.vips.length + 1),
+      backendCounter: runtimeTableSize(spec.vms.length + 1),
+    },
+  };
+}
+
+export function hostViewModel(spec: LbSpec, generatorVersion: string): HostViewModel {
+  const tunnelPorts = uniqueSorted(spec.vms.map((vm) => vm.udpPort));
+  checkLimits(spec, uniqueSorted(spec.gateways.map((g) => g.underlay.tunnelUdpPort)));
+  const peers = spec.gateways.length + spec.vms.length;
+  return {
+    ...common(spec, generatorVersion, tunnelPorts, HOST_DROP_REASONS),
+    ids: HOST_IDS,
+    sizes: {
+      localVm: runtimeTableSize(spec.vms.length),
+      // Tokens from every gateway and peer host, for each VM, with renewals overlapping.
+      tokenTable: runtimeTableSize(spec.vms.length * peers * 2),
+      peerTable: runtimeTableSize(spec.vms.length * peers),
+      routes: MIN_RUNTIME_TABLE,
+      vmCounter: runtimeTableSize(spec.vms.length + 1),
+    },
+  };
+}
