@@ -25,9 +25,14 @@ extern void verify(in bool check, in error toSignal);
 action NoAction() {}
 
 match_kind { exact, ternary, lpm }
+
+extern bool static_assert(bool check, string message);
+extern bool static_assert(bool check);
 `;
 
 const V1MODEL_P4 = `
+#include <core.p4>
+
 match_kind { range, optional, selector }
 
 const bit<32> __v1model_version = 20180101;
@@ -91,6 +96,7 @@ extern void digest<T>(in bit<32> receiver, in T data);
 
 enum HashAlgorithm { crc32, crc32_custom, crc16, crc16_custom, random, identity, csum16, xor16 }
 
+extern void mark_to_drop();
 extern void mark_to_drop(inout standard_metadata_t standard_metadata);
 
 extern void hash<O, T, D, M>(out O result, in HashAlgorithm algo, in T base, in D data, in M max);
@@ -101,14 +107,22 @@ extern action_selector {
 
 enum CloneType { I2E, E2E }
 
+extern Checksum16 {
+    Checksum16();
+    bit<16> get<D>(in D data);
+}
+
 extern void verify_checksum<T, O>(in bool condition, in T data, in O checksum, HashAlgorithm algo);
 extern void update_checksum<T, O>(in bool condition, in T data, inout O checksum, HashAlgorithm algo);
 extern void verify_checksum_with_payload<T, O>(in bool condition, in T data, in O checksum, HashAlgorithm algo);
 extern void update_checksum_with_payload<T, O>(in bool condition, in T data, inout O checksum, HashAlgorithm algo);
 
 extern void clone(in CloneType type, in bit<32> session);
+extern void resubmit<T>(in T data);
 extern void resubmit_preserving_field_list(bit<8> index);
+extern void recirculate<T>(in T data);
 extern void recirculate_preserving_field_list(bit<8> index);
+extern void clone3<T>(in CloneType type, in bit<32> session, in T data);
 extern void clone_preserving_field_list(in CloneType type, in bit<32> session, bit<8> index);
 extern void truncate(in bit<32> length);
 extern void assert(in bool check);

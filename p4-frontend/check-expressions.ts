@@ -18,6 +18,7 @@ export abstract class ExpressionChecker {
   protected readonly errorMembers: string[] = [];
   protected readonly matchKinds: string[] = [];
   private readonly declTypes = new Map<Declaration, P4Type>();
+  private readonly resolving = new Set<Declaration>();
 
   protected fail(message: string, span: Span, hint?: string): never {
     throw new P4TypeError(message, span, hint);
@@ -26,6 +27,16 @@ export abstract class ExpressionChecker {
   protected typeOfDecl(d: Declaration, scope: Scope): P4Type {
     const cached = this.declTypes.get(d);
     if (cached !== undefined) return cached;
+    if (this.resolving.has(d)) this.fail(`'${d.name}' refers to itself`, d.span);
+    this.resolving.add(d);
+    try {
+      return this.typeOfDeclUncached(d, scope);
+    } finally {
+      this.resolving.delete(d);
+    }
+  }
+
+  private typeOfDeclUncached(d: Declaration, scope: Scope): P4Type {
     let t: P4Type;
     switch (d.kind) {
       case 'typedef': t = this.resolveType(d.typeRef, scope); break;
@@ -49,6 +60,11 @@ export abstract class ExpressionChecker {
         break;
       }
       case 'enum': {
+        const names = new Set<string>();
+        for (const m of d.members) {
+          if (names.has(m.name)) this.fail(`duplicate member '${m.name}' in enum ${d.name}`, m.span);
+          names.add(m.name);
+        }
         const underlying = d.underlying === undefined ? undefined : this.resolveType(d.underlying, scope);
         if (underlying !== undefined) {
           for (const m of d.members) {
@@ -253,12 +269,11 @@ export abstract class ExpressionChecker {
     const d = found[0]!;
     if (d.kind !== 'externFunction' && d.kind !== 'method') e.decl = d as Declaration | Param;
     switch (d.kind) {
-      case 'param': return d.type!;
-      case 'var': return d.type!;
-      case 'const':
-        e.constValue = d.constValue;
-        return d.type!;
-      case 'instantiation': return d.type!;
+      case 'param': case 'var': case 'const': case 'instantiation':
+        // No type means its declaration failed to check; that error is already reported.
+        if (d.type === undefined) this.fail(`'${e.name}' cannot be used: its declaration has errors`, e.span);
+        if (d.kind === 'const') e.constValue = d.constValue;
+        return d.type;
       case 'typedef': case 'header': case 'struct': case 'headerUnion': case 'enum':
         return { kind: 'typeName', type: this.typeOfDecl(d, this.root) };
       case 'action': return { kind: 'action' };
@@ -411,6 +426,9 @@ export abstract class ExpressionChecker {
         const t = unify();
         if (!isInteger(t)) mismatch();
         if ((op === '/' || op === '%') && typeof rc === 'bigint' && rc === 0n) this.fail(`division by zero`, e.right.span);
+        if ((op === '/' || op === '%') && ((typeof lc === 'bigint' && lc < 0n) || (typeof rc === 'bigint' && rc < 0n))) {
+          this.fail(`'${op}' is not defined on negative numbers`, e.span);
+        }
         if (t.kind === 'int' && (op === '/' || op === '%')) this.fail(`'${op}' is not defined on signed int<W>`, e.span);
         if (typeof lc === 'bigint' && typeof rc === 'bigint') e.constValue = foldArith(op, lc, rc, t);
         return t;
@@ -428,6 +446,9 @@ export abstract class ExpressionChecker {
       return to;
     }
     if (to.kind === 'bit' || to.kind === 'int') {
+      if ((from.kind === 'bit' || from.kind === 'int') && from.kind !== to.kind && from.width !== to.width) {
+        this.fail(`cannot cast ${typeToString(from)} to ${typeToString(to)}: change the width and the signedness in two casts`, e.span);
+      }
       if (from.kind === 'bit' || from.kind === 'int' || from.kind === 'infint') {
         if (typeof c === 'bigint') e.constValue = truncate(c, to);
         return to;

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +9,9 @@ import { compileP4 } from './index.ts';
 import { parseP4 } from './parser.ts';
 import { typeToString } from './types.ts';
 
-const CORPUS = '/work/shared/stf-conformance';
+/** The STF conformance corpus, copied into this repository as test data. */
+const CORPUS = fileURLToPath(new URL('../bmv2-tests/conformance/', import.meta.url));
+
 
 /** Six lines of prelude, so user code starts on line 7. */
 const PRELUDE = `#include <core.p4>
@@ -261,6 +264,30 @@ describe('type errors, each with its file:line:col', () => {
       "p4lb.p4:9:96: default action 'a' is marked @tableonly in table 't'",
       "p4lb.p4:9:122: entry action 'b' is marked @defaultonly in table 't'",
     ]);
+  });
+
+  it('enforces table, switch, cast and division rules p4c enforces', () => {
+    expect(errorsOf(`control C(inout m_t m) {
+  action a() {}
+  table t { key = { m.a: exact; } actions = { a; a; } }
+  table u { key = { m.a: exact; } }
+  apply {
+    switch (m.b) { default: {} 1: {} }
+    int<8> s = (int<8>) m.b;
+    m.a = m.a / -2;
+  }
+}`)).toEqual([
+      "p4lb.p4:9:50: action 'a' is listed twice in table 't'",
+      "p4lb.p4:10:3: table 'u' has no actions property",
+      "p4lb.p4:12:20: 'default' must be the last switch label",
+      'p4lb.p4:13:16: cannot cast bit<16> to int<8>: change the width and the signedness in two casts',
+      "p4lb.p4:14:11: '/' is not defined on negative numbers",
+    ]);
+  });
+
+  it('rejects a type that refers to itself', () => {
+    expect(errorsOf('typedef rec_t rec_t;')).toEqual(["p4lb.p4:7:1: 'rec_t' refers to itself"]);
+    expect(errorsOf('struct s_t { s_t inner; }')).toEqual(["p4lb.p4:7:1: 's_t' refers to itself"]);
   });
 
   it('needs a width where p4c cannot infer one', () => {

@@ -88,11 +88,14 @@ class Checker extends ExpressionChecker {
     const scope = this.root;
     switch (d.kind) {
       case 'error':
-        for (const m of d.members) if (!this.errorMembers.includes(m)) this.errorMembers.push(m);
+      case 'matchKind': {
+        const list = d.kind === 'error' ? this.errorMembers : this.matchKinds;
+        for (const m of d.members) {
+          if (list.includes(m)) this.fail(`duplicate ${d.kind === 'error' ? 'error' : 'match_kind'} member '${m}'`, d.span);
+          list.push(m);
+        }
         return;
-      case 'matchKind':
-        for (const m of d.members) if (!this.matchKinds.includes(m)) this.matchKinds.push(m);
-        return;
+      }
       case 'const': this.checkConst(d, scope); return;
       case 'typedef': case 'header': case 'headerUnion': case 'struct': case 'enum':
         this.declare(scope, d.name, d, d.span);
@@ -264,6 +267,7 @@ class Checker extends ExpressionChecker {
   }
 
   protected checkTable(t: TableDecl, ctx: Context): void {
+    if (!t.properties.some((p) => p.kind === 'actions')) this.errors.push(new P4TypeError(`table '${t.name}' has no actions property`, t.span));
     const keyTypes: P4Type[] = [];
     let actionDecls: ActionDecl[] = [];
     const seen = new Set<string>();
@@ -289,6 +293,8 @@ class Checker extends ExpressionChecker {
           case 'actions':
             actionDecls = p.actions.map((a) => {
               const decl = this.lookupAction(a.name, ctx.scope);
+              if (actionDecls.includes(decl)) this.fail(`action '${decl.name}' is listed twice in table '${t.name}'`, a.span);
+              actionDecls.push(decl);
               a.decl = decl;
               a.name.type = { kind: 'action' };
               if (a.args.length > decl.params.length) this.fail(`too many arguments for action '${decl.name}'`, a.span);
@@ -412,6 +418,7 @@ class Checker extends ExpressionChecker {
       }
       expected.params.forEach((ep, j) => {
         const ap = decl.params[j]!;
+        if (ap.type === undefined) this.fail(`${decl.kind} ${decl.name} has errors in its parameters`, ap.span);
         const ept = this.substitute(this.resolveType(ep.typeRef, this.withTypeParams(expected.typeParams, expected.span, this.root)), inner);
         const bound = this.substitute(ept, subst);
         if (ep.direction !== ap.direction) {
@@ -487,9 +494,10 @@ class Checker extends ExpressionChecker {
       case 'switch': {
         const t = this.checkExpr(s.expr, ctx, undefined);
         const seen = new Set<string>();
-        for (const c of s.cases) {
+        for (const [i, c] of s.cases.entries()) {
           this.guard(() => {
             if (c.label.kind === 'default') {
+              if (i !== s.cases.length - 1) this.fail(`'default' must be the last switch label`, c.label.span);
               c.label.type = { kind: 'dontCare' };
             } else if (t.kind === 'actionEnum') {
               if (c.label.kind !== 'name') this.fail(`a switch on action_run takes action names`, c.label.span);
@@ -505,6 +513,9 @@ class Checker extends ExpressionChecker {
               this.checkExpr(c.label, ctx, t);
               this.coerce(c.label, t, 'switch label');
               if (c.label.constValue === undefined && c.label.kind !== 'member') this.fail(`switch labels must be constants`, c.label.span);
+              const key = c.label.constValue !== undefined ? String(c.label.constValue) : c.label.kind === 'member' ? c.label.member : '';
+              if (seen.has(key)) this.fail(`duplicate switch label`, c.label.span);
+              seen.add(key);
             } else {
               this.fail(`cannot switch on ${typeToString(t)}`, s.expr.span);
             }

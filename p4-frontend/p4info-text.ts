@@ -35,7 +35,7 @@ function sortedKeys<V>(m: ReadonlyMap<string, V>): string[] {
 
 /** Builds the field tree of a P4Info message in p4info.proto's field order. */
 function toFields(info: P4Info): Field[] {
-  const out: Field[] = [['pkg_info', [['arch', str(info.pkgInfo.arch)]]]];
+  const out: Field[] = info.pkgInfo === undefined ? [] : [['pkg_info', [['arch', str(info.pkgInfo.arch)]]]];
   for (const t of info.tables) {
     const f: Field[] = [['preamble', preamble(t.preamble)]];
     for (const m of t.matchFields) {
@@ -87,6 +87,7 @@ function toFields(info: P4Info): Field[] {
   for (const d of info.digests) out.push(['digests', [['preamble', preamble(d.preamble)], ['type_spec', typeSpec(d.typeSpec)]]]);
 
   const ti = info.typeInfo;
+  if (ti === undefined) return out;
   const typeInfo: Field[] = [];
   for (const k of sortedKeys(ti.structs)) {
     const members = ti.structs.get(k)!.map((m): Field => ['members', [['name', str(m.name)], ['type_spec', typeSpec(m.typeSpec)]]]);
@@ -103,7 +104,7 @@ function toFields(info: P4Info): Field[] {
     typeInfo.push(['enums', [['key', str(k)], ['value', members]]]);
   }
   if (ti.errors !== undefined) typeInfo.push(['error', ti.errors.map((m): Field => ['members', str(m)])]);
-  if (typeInfo.length > 0) out.push(['type_info', typeInfo]);
+  out.push(['type_info', typeInfo]);
   return out;
 }
 

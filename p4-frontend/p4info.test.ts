@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +7,9 @@ import { compileP4 } from './index.ts';
 import { ID_PREFIX, deriveP4Info, jenkinsOneAtATime, type P4Info } from './p4info.ts';
 import { escapeText, formatP4InfoText } from './p4info-text.ts';
 
-const CORPUS = '/work/shared/stf-conformance';
+/** The STF conformance corpus, copied into this repository as test data. */
+const CORPUS = fileURLToPath(new URL('../bmv2-tests/conformance/', import.meta.url));
+
 const TESTDATA = join(import.meta.dirname, 'testdata');
 
 function p4infoOf(text: string, file = 'p.p4'): P4Info {
@@ -65,7 +68,7 @@ describe('deriveP4Info on the conformance corpus', () => {
     expect(byName(info.registers, 'MyIngress.flow_sig')).toMatchObject({ preamble: { id: 0x16000007 }, typeSpec: { kind: 'bit', bitwidth: 32 }, size: 1024 });
     expect(byName(info.counters, 'MyIngress.per_backend')).toMatchObject({ preamble: { id: 0x12000008 }, unit: 'BOTH', size: 64 });
     expect(info.digests.map((d) => d.preamble.name)).toEqual(['learn_t']);
-    expect(info.typeInfo.structs.get('learn_t')).toEqual([
+    expect(info.typeInfo?.structs.get('learn_t')).toEqual([
       { name: 'src', typeSpec: { kind: 'bit', bitwidth: 48 } }, { name: 'backend', typeSpec: { kind: 'bit', bitwidth: 16 } },
     ]);
   });
@@ -105,7 +108,27 @@ describe('deriveP4Info rules', () => {
       'control E(inout hs h, inout m_t m, inout standard_metadata_t sm) { action b() {} table t { key = { m.a: exact; } actions = { b; } } apply { t.apply(); } }',
     ));
     expect(info.tables.map((t) => [t.preamble.name, t.preamble.alias])).toEqual([['I.t', 'I.t'], ['E.t', 'E.t']]);
-    expect(info.actions.map((a) => a.preamble.alias)).toEqual(['a', 'b']);
+    expect(info.actions.map((a) => a.preamble.alias)).toEqual(['NoAction', 'a', 'b']);
+  });
+
+  it('gives a table without default_action a @defaultonly NoAction, as p4c does', () => {
+    const info = p4infoOf(PIPELINE('control I(inout hs h, inout m_t m, inout standard_metadata_t sm) { action a() {} table t { key = { h.h.dst: exact; } actions = { a; } } apply { t.apply(); } }'));
+    const t = info.tables[0]!;
+    expect(t.actionRefs.slice(1)).toEqual([{ id: 21257015, annotations: ['@defaultonly'], scope: 'DEFAULT_ONLY' }]);
+    expect(t.initialDefaultAction).toEqual({ actionId: 21257015, arguments: [] });
+  });
+
+  it('leaves out tables that are never applied, and their actions', () => {
+    const info = p4infoOf(PIPELINE('control I(inout hs h, inout m_t m, inout standard_metadata_t sm) { action a() {} table t { key = { h.h.dst: exact; } actions = { a; } default_action = a(); } apply { } }'));
+    expect([info.tables.length, info.actions.length]).toEqual([0, 0]);
+  });
+
+  it('takes match-field and parameter ids from @id, numbering the rest around them', () => {
+    const info = p4infoOf(PIPELINE('control I(inout hs h, inout m_t m, inout standard_metadata_t sm) { action a(@id(1) bit<8> x, bit<8> y, bit<8> z) {} table t { key = { h.h.dst: exact @id(2); m.a: exact; } actions = { a; } default_action = a(1, 2, 3); } apply { t.apply(); } }'));
+    expect(info.actions[0]!.params.map((p) => p.id)).toEqual([1, 2, 3]);
+    // p4c's allocator moves its counter past an @id'd element's position, so the second key is 3.
+    expect(info.tables[0]!.matchFields.map((m) => m.id)).toEqual([2, 3]);
+    expect(info.tables[0]!.initialDefaultAction!.arguments.map((x) => [x.paramId, [...x.value]])).toEqual([[1, [1]], [2, [2]], [3, [3]]]);
   });
 
   it('leaves out actions no table uses and no apply block calls', () => {
@@ -117,7 +140,19 @@ describe('deriveP4Info rules', () => {
     const info = p4infoOf(PIPELINE('control I(inout hs h, inout m_t m, inout standard_metadata_t sm) { @name(".glob") action a() {} @name("tbl") table t { key = { h.h.dst: exact; } actions = { a; } } apply { t.apply(); } }'));
     expect(info.tables[0]!.preamble.name).toBe('I.tbl');
     expect(info.tables[0]!.size).toBe(1024);
-    expect(info.actions[0]!.preamble.name).toBe('glob');
+    expect(info.actions.map((a) => a.preamble.name)).toEqual(['NoAction', 'glob']);
+  });
+
+  it('names objects of a control applied inside another by the path of instances', () => {
+    const info = p4infoOf(PIPELINE(`control Inner(inout hs h) { action a() {} table t { key = { h.h.dst: exact; } actions = { a; } default_action = a(); } apply { t.apply(); } }
+control I(inout hs h, inout m_t m, inout standard_metadata_t sm) { Inner() c; apply { c.apply(h); Inner.apply(h); } }`));
+    expect(info.tables.map((t) => t.preamble.name)).toEqual(['I.c.t', 'I.Inner.t']);
+    expect(info.actions.map((a) => a.preamble.name)).toEqual(['I.c.a', 'I.Inner.a']);
+  });
+
+  it('leaves out pkg_info without a main package, and type_info when nothing touched it', () => {
+    const info = p4infoOf('#include <v1model.p4>\nheader h_t { bit<8> f; }\n');
+    expect(formatP4InfoText(info)).toBe('# proto-file: p4/config/v1/p4info.proto\n# proto-message: p4.config.v1.P4Info\n\n');
   });
 
   it('rejects an @id with another kind\'s prefix', () => {

@@ -98,7 +98,8 @@ export interface TypeInfo {
   readonly errors: readonly string[] | undefined;
 }
 export interface P4Info {
-  readonly pkgInfo: { readonly arch: string };
+  /** Undefined when the program has no `main` (p4c then leaves pkg_info out). */
+  readonly pkgInfo: { readonly arch: string } | undefined;
   readonly tables: readonly Table[];
   readonly actions: readonly Action[];
   readonly counters: readonly Counter[];
@@ -108,7 +109,8 @@ export interface P4Info {
   readonly controllerPacketMetadata: readonly ControllerPacketMetadata[];
   readonly registers: readonly Register[];
   readonly digests: readonly Digest[];
-  readonly typeInfo: TypeInfo;
+  /** Undefined where p4c would not write `type_info` at all; it writes an empty one once any table, action parameter, extern call or extern instance was seen. */
+  readonly typeInfo: TypeInfo | undefined;
 }
 
 /** P4Ids.Prefix of p4info.proto: the id's top byte per object kind. */
@@ -241,8 +243,12 @@ export function keyExpressionText(e: Expression): string {
     case 'member': return `${keyExpressionText(e.expr)}.${e.member}`;
     case 'index': return `${keyExpressionText(e.expr)}[${keyExpressionText(e.index)}]`;
     case 'slice': return `${keyExpressionText(e.expr)}[${keyExpressionText(e.hi)}:${keyExpressionText(e.lo)}]`;
-    case 'call': return `${keyExpressionText(e.callee)}(${e.args.map(keyExpressionText).join(', ')})`;
-    case 'int': return e.text;
+    case 'call':
+      // p4c names a validity key `hdr.ipv4.$valid$`.
+      if (e.target?.kind === 'headerMethod' && e.target.method === 'isValid' && e.callee.kind === 'member') return `${keyExpressionText(e.callee.expr)}.$valid$`;
+      return `${keyExpressionText(e.callee)}(${e.args.map(keyExpressionText).join(', ')})`;
+    case 'binary': return `${keyExpressionText(e.left)} ${e.op} ${keyExpressionText(e.right)}`;
+    case 'int': return e.width === undefined && /^0[xX]/.test(e.text) ? `0x${e.value.toString(16)}` : e.text;
     case 'bool': return String(e.value);
     case 'cast': return `(${typeRefText(e.target)})${keyExpressionText(e.expr)}`;
     default: return e.kind;
@@ -304,7 +310,10 @@ function forEachCall(stmts: readonly Statement[], visit: (c: CallExpr) => void):
 
 interface ControlObjects {
   readonly control: ControlDecl;
-  readonly actions: { decl: ActionDecl; name: string }[];
+  /** The control instance's name, prefixing its objects: `MyIngress`, or `ingress.c` for an instance `c` inside `ingress`. */
+  readonly prefix: string;
+  /** `listBound`: arguments bound in a table's actions list; undefined when no table lists the action. */
+  readonly actions: { decl: ActionDecl; name: string; listBound: number | undefined }[];
   /** Tables the control applies (p4c drops the others). */
   readonly tables: TableDecl[];
   readonly instances: Instantiation[];
@@ -316,7 +325,7 @@ interface ControlObjects {
  * first, as p4c's LocalizeAllActions puts them); instances; digest calls. A table without a default
  * action gets `NoAction`, as p4c's CreateBuiltins adds it.
  */
-function collectControl(control: ControlDecl, noAction: ActionDecl | undefined): ControlObjects {
+function collectControl(control: ControlDecl, prefix: string, noAction: ActionDecl | undefined): ControlObjects {
   const used = new Set<ActionDecl>();
   const globalsUsed: ActionDecl[] = [];
   const own = new Set(control.locals.filter((l): l is ActionDecl => l.kind === 'action'));
@@ -331,22 +340,28 @@ function collectControl(control: ControlDecl, noAction: ActionDecl | undefined):
   });
   const tables = control.locals.filter((l): l is TableDecl => l.kind === 'table' && applied.has(l));
   for (const t of tables) {
-    if (!t.properties.some((p) => p.kind === 'defaultAction')) {
-      if (noAction === undefined) throw new P4TypeError(`table ${t.name} has no default action and NoAction is not declared (include core.p4)`, t.span);
-      use(noAction);
-    }
     for (const p of t.properties) {
       if (p.kind === 'actions') p.actions.forEach((a) => use(a.decl));
       if (p.kind === 'defaultAction' && p.action.target?.kind === 'action') use(p.action.target.decl);
       if (p.kind === 'entries') p.entries.forEach((e) => e.action.target?.kind === 'action' && use(e.action.target.decl));
     }
+    if (!t.properties.some((p) => p.kind === 'defaultAction')) {
+      if (noAction === undefined) throw new P4TypeError(`table ${t.name} has no default action and NoAction is not declared (include core.p4)`, t.span);
+      use(noAction);
+    }
   }
   forEachCall(control.apply.statements, (c) => {
     if (c.target?.kind === 'action') use(c.target.decl);
   });
+  const listBound = new Map<ActionDecl, number>();
+  for (const t of tables) {
+    for (const p of t.properties) if (p.kind === 'actions') for (const a of p.actions) if (a.decl !== undefined) listBound.set(a.decl, a.args.length);
+    if (noAction !== undefined && !t.properties.some((p) => p.kind === 'defaultAction')) listBound.set(noAction, 0);
+  }
   const actions = [
-    ...globalsUsed.map((decl) => ({ decl, name: controlPlaneName(decl, undefined) })),
-    ...control.locals.filter((l): l is ActionDecl => l.kind === 'action' && used.has(l)).map((decl) => ({ decl, name: controlPlaneName(decl, controlName(control)) })),
+    ...globalsUsed.map((decl) => ({ decl, name: controlPlaneName(decl, undefined), listBound: listBound.get(decl) })),
+    ...control.locals.filter((l): l is ActionDecl => l.kind === 'action' && used.has(l))
+      .map((decl) => ({ decl, name: controlPlaneName(decl, prefix), listBound: listBound.get(decl) })),
   ];
   const digests: ControlObjects['digests'] = [];
   const findDigests = (stmts: readonly Statement[]): void => forEachCall(stmts, (c) => {
@@ -361,11 +376,21 @@ function collectControl(control: ControlDecl, noAction: ActionDecl | undefined):
   for (const a of actions) if (own.has(a.decl)) findDigests(a.decl.body.statements);
   findDigests(control.apply.statements);
   const instances = control.locals.filter((l): l is Instantiation => l.kind === 'instantiation');
-  return { control, actions, tables: tables.filter((t) => !isHidden(t.annotations)), instances, digests };
+  return { control, prefix, actions, tables: tables.filter((t) => !isHidden(t.annotations)), instances, digests };
 }
 
+/**
+ * The parameters the control plane supplies: directionless ones not bound in the actions list.
+ * An action no table lists has none: p4c's RemoveActionParameters turns them into locals.
+ */
+function controlPlaneParams(a: ActionDecl, listBound: number | undefined): readonly ActionDecl['params'][number][] {
+  if (listBound === undefined) return [];
+  return a.params.slice(listBound).filter((p) => p.direction === 'none');
+}
+
+/** p4c prefixes a top-level control's objects with its declared name (an @name on the control does not count). */
 function controlName(c: ControlDecl): string {
-  return controlPlaneName(c, undefined);
+  return c.name;
 }
 
 function intArg(e: Expression | undefined, what: string, span: CallExpr['span']): number {
@@ -378,15 +403,38 @@ export function deriveP4Info(checked: CheckedProgram): P4Info {
   const symbols = new SymbolTable();
   const controls = checked.pipeline.map((b) => b.decl).filter((d): d is ControlDecl => d.kind === 'control');
   const noAction = checked.program.declarations.find((d): d is ActionDecl => d.kind === 'action' && d.name === 'NoAction');
-  const collected = controls.map((c) => collectControl(c, noAction));
+  // p4c visits blocks breadth-first: main's controls, then controls instantiated inside them.
+  const queue = controls.map((control) => ({ control, prefix: controlName(control) }));
+  const collected: ControlObjects[] = [];
+  for (let i = 0; i < queue.length; i++) {
+    const { control, prefix } = queue[i]!;
+    collected.push(collectControl(control, prefix, noAction));
+    for (const l of control.locals) {
+      if (l.kind === 'instantiation' && l.type?.kind === 'control' && l.type.decl.kind === 'control') {
+        queue.push({ control: l.type.decl, prefix: `${prefix}.${controlPlaneName(l, undefined)}` });
+      }
+    }
+    // `c.apply(...)` on a control type instantiates it implicitly under the type's name.
+    const direct = new Set<ControlDecl>();
+    forEachCall(control.apply.statements, (call) => {
+      const callee = call.callee;
+      if (call.target?.kind === 'blockApply' && callee.kind === 'member' && callee.expr.kind === 'name' && callee.expr.decl?.kind === 'control') {
+        direct.add(callee.expr.decl);
+      }
+    });
+    for (const d of direct) queue.push({ control: d, prefix: `${prefix}.${d.name}` });
+  }
   const program = checked.program;
   const controllerHeaders = program.declarations.filter(
     (d): d is HeaderDecl => d.kind === 'header' && findAnnotation(d.annotations, 'controller_header') !== undefined && !isHidden(d.annotations),
   );
 
+  const globals = program.declarations.filter((d): d is Instantiation => d.kind === 'instantiation' && instanceKind(d) !== undefined);
+
   // Pass 1: every control-plane symbol, so that explicit ids are reserved before hashing.
+  for (const i of globals) symbols.add(instanceKind(i)!, controlPlaneName(i, undefined), i.annotations);
   for (const c of collected) {
-    const scope = controlName(c.control);
+    const scope = c.prefix;
     for (const a of c.actions) if (!isHidden(a.decl.annotations)) symbols.add('action', a.name, a.decl.annotations);
     for (const i of c.instances) {
       const kind = instanceKind(i);
@@ -412,8 +460,48 @@ export function deriveP4Info(checked: CheckedProgram): P4Info {
   const seenDigests = new Set<string>();
   const directOwner = new Map<Instantiation, string>();
 
+  const emitInstances = (instances: readonly Instantiation[], scope: string | undefined): void => {
+    for (const i of instances) {
+      const kind = instanceKind(i);
+      if (kind === undefined) continue;
+      const name = controlPlaneName(i, scope);
+      const preamble = symbols.preamble(kind, name, i.annotations);
+      const enumArg = (e: Expression | undefined): string => (e?.kind === 'member' ? e.member : '');
+      switch (kind) {
+        case 'counter':
+          counters.push({ preamble, unit: COUNTER_UNITS[enumArg(i.args[1])]!, size: intArg(i.args[0], 'counter size', i.span) });
+          break;
+        case 'directCounter': {
+          const owner = directOwner.get(i);
+          if (owner === undefined) throw new P4TypeError(`direct_counter ${i.name} is not attached to a table`, i.span);
+          directCounters.push({ preamble, unit: COUNTER_UNITS[enumArg(i.args[0])]!, directTableId: symbols.id('table', owner) });
+          break;
+        }
+        case 'meter':
+          meters.push({ preamble, unit: METER_UNITS[enumArg(i.args[1])]!, size: intArg(i.args[0], 'meter size', i.span) });
+          break;
+        case 'directMeter': {
+          const owner = directOwner.get(i);
+          if (owner === undefined) throw new P4TypeError(`direct_meter ${i.name} is not attached to a table`, i.span);
+          directMeters.push({ preamble, unit: METER_UNITS[enumArg(i.args[0])]!, directTableId: symbols.id('table', owner) });
+          break;
+        }
+        case 'register': {
+          const t = i.type?.kind === 'extern' ? i.type.typeArgs[0] : undefined;
+          if (t === undefined) throw new P4TypeError(`register ${i.name} has no element type`, i.span);
+          registers.push({ preamble, typeSpec: typeInfo.spec(t, i.span), size: intArg(i.args[0], 'register size', i.span) });
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  };
+  // Extern instances declared at top level come first: p4c meets them before main's blocks.
+  emitInstances(globals, undefined);
+
   for (const c of collected) {
-    const scope = controlName(c.control);
+    const scope = c.prefix;
     for (const a of c.actions) {
       if (isHidden(a.decl.annotations)) continue;
       const id = symbols.id('action', a.name);
@@ -421,8 +509,8 @@ export function deriveP4Info(checked: CheckedProgram): P4Info {
       seenActions.add(id);
       actions.push({
         preamble: symbols.preamble('action', a.name, a.decl.annotations),
-        params: a.decl.params.map((p, i) => ({
-          id: fieldIds(a.decl.params)[i]!, name: controlPlaneName(p, undefined), annotations: listed(p.annotations), bitwidth: paramWidth(p.type, p.span),
+        params: controlPlaneParams(a.decl, a.listBound).map((p, i, all) => ({
+          id: fieldIds(all)[i]!, name: controlPlaneName(p, undefined), annotations: listed(p.annotations), bitwidth: paramWidth(p.type, p.span),
         })),
       });
     }
@@ -471,11 +559,15 @@ export function deriveP4Info(checked: CheckedProgram): P4Info {
             if (target?.kind !== 'action') break;
             const scopeOf = c.control.locals.includes(target.decl) ? scope : undefined;
             const id = symbols.id('action', controlPlaneName(target.decl, scopeOf));
+            // Only directionless parameters are control-plane arguments (p4c's RemoveActionParameters drops the rest).
+            const cp = controlPlaneParams(target.decl, 0);
+            const ids = fieldIds(cp);
             initialDefault = {
               actionId: id,
-              arguments: p.action.args.map((a, i) => ({
-                paramId: i + 1, value: bytesOf(intArg(a, 'a default action argument', a.span), paramWidth(target.decl.params[i]!.type, a.span)),
-              })),
+              arguments: cp.map((param, i) => {
+                const arg = p.action.args[target.decl.params.indexOf(param)]!;
+                return { paramId: ids[i]!, value: bytesOf(intArg(arg, 'a default action argument', arg.span), paramWidth(param.type, arg.span)) };
+              }),
             };
             if (p.isConst) constDefault = id;
             break;
@@ -511,41 +603,7 @@ export function deriveP4Info(checked: CheckedProgram): P4Info {
         initialDefaultAction: initialDefault, directResourceIds: direct, size, isConstTable: isConst, hasInitialEntries: hasEntries,
       });
     }
-    for (const i of c.instances) {
-      const kind = instanceKind(i);
-      if (kind === undefined) continue;
-      const name = controlPlaneName(i, scope);
-      const preamble = symbols.preamble(kind, name, i.annotations);
-      const enumArg = (e: Expression | undefined): string => (e?.kind === 'member' ? e.member : '');
-      switch (kind) {
-        case 'counter':
-          counters.push({ preamble, unit: COUNTER_UNITS[enumArg(i.args[1])]!, size: intArg(i.args[0], 'counter size', i.span) });
-          break;
-        case 'directCounter': {
-          const owner = directOwner.get(i);
-          if (owner === undefined) throw new P4TypeError(`direct_counter ${i.name} is not attached to a table`, i.span);
-          directCounters.push({ preamble, unit: COUNTER_UNITS[enumArg(i.args[0])]!, directTableId: symbols.id('table', owner) });
-          break;
-        }
-        case 'meter':
-          meters.push({ preamble, unit: METER_UNITS[enumArg(i.args[1])]!, size: intArg(i.args[0], 'meter size', i.span) });
-          break;
-        case 'directMeter': {
-          const owner = directOwner.get(i);
-          if (owner === undefined) throw new P4TypeError(`direct_meter ${i.name} is not attached to a table`, i.span);
-          directMeters.push({ preamble, unit: METER_UNITS[enumArg(i.args[0])]!, directTableId: symbols.id('table', owner) });
-          break;
-        }
-        case 'register': {
-          const t = i.type?.kind === 'extern' ? i.type.typeArgs[0] : undefined;
-          if (t === undefined) throw new P4TypeError(`register ${i.name} has no element type`, i.span);
-          registers.push({ preamble, typeSpec: typeInfo.spec(t, i.span), size: intArg(i.args[0], 'register size', i.span) });
-          break;
-        }
-        default:
-          break;
-      }
-    }
+    emitInstances(c.instances, scope);
     for (const d of c.digests) {
       if (seenDigests.has(d.name)) continue;
       seenDigests.add(d.name);
@@ -565,9 +623,38 @@ export function deriveP4Info(checked: CheckedProgram): P4Info {
   });
 
   return {
-    pkgInfo: { arch: 'v1model' }, tables, actions, counters, directCounters, meters, directMeters, controllerPacketMetadata,
-    registers, digests, typeInfo: typeInfo.build(),
+    pkgInfo: checked.main === undefined ? undefined : { arch: 'v1model' }, tables, actions, counters, directCounters, meters, directMeters,
+    controllerPacketMetadata, registers, digests,
+    typeInfo: typeInfoTouched(collected, checked, tables.length, actions, controllerPacketMetadata) ? typeInfo.build() : undefined,
   };
+}
+
+/**
+ * Whether p4c's serializer would have created `type_info`: it does so (possibly leaving it empty)
+ * when it adds a table, an action parameter, a controller header field, an extern instance or
+ * meets an extern function call in a control.
+ */
+function typeInfoTouched(
+  collected: readonly ControlObjects[], checked: CheckedProgram, tableCount: number, actions: readonly Action[],
+  headers: readonly ControllerPacketMetadata[],
+): boolean {
+  if (tableCount > 0 || actions.some((a) => a.params.length > 0) || headers.some((h) => h.metadata.length > 0)) return true;
+  const isExternInstance = (d: Statement | Declaration): boolean => d.kind === 'instantiation' && d.type?.kind === 'extern';
+  for (const b of checked.pipeline) {
+    const locals: readonly (Statement | Declaration)[] = b.decl.locals;
+    if (locals.some(isExternInstance)) return true;
+  }
+  if (collected.some((c) => c.instances.some(isExternInstance))) return true;
+  if (checked.program.declarations.some(isExternInstance)) return true;
+  let externCall = false;
+  for (const c of collected) {
+    const visit = (call: CallExpr): void => {
+      if (call.target?.kind === 'externFunction') externCall = true;
+    };
+    forEachCall(c.control.apply.statements, visit);
+    for (const a of c.actions) if (c.control.locals.includes(a.decl)) forEachCall(a.decl.body.statements, visit);
+  }
+  return externCall;
 }
 
 function controllerHeaderName(h: HeaderDecl): string {

@@ -108,6 +108,11 @@ describe('parseP4', () => {
     expect(p.declarations.filter((d) => d.kind === 'header')).toHaveLength(1);
   });
 
+  it('serves #include "v1model.p4" from the built-ins too, and v1model.p4 brings core.p4', () => {
+    const names = parseP4('#include "v1model.p4"\n#ifdef _V1_MODEL_P4_\nconst bit<8> OK = 1;\n#endif\n', 'p.p4').declarations.map((d) => d.name);
+    expect(names).toEqual(expect.arrayContaining(['packet_in', 'V1Switch', 'OK']));
+  });
+
   it('gives core.p4 and v1model.p4 from our built-ins', () => {
     const names = parseP4(HEAD, 'p.p4').declarations.map((d) => d.name);
     expect(names).toEqual(expect.arrayContaining(['packet_in', 'NoAction', 'standard_metadata_t', 'V1Switch', 'hash', 'register']));

@@ -14,6 +14,8 @@ export interface PreprocessOptions {
   readonly readInclude?: ((path: string) => string) | undefined;
 }
 
+const BUILTIN_GUARDS: Readonly<Record<string, string>> = { 'core.p4': '_CORE_P4_', 'v1model.p4': '_V1_MODEL_P4_' };
+
 interface Context {
   readonly defines: Map<string, Token[]>;
   readonly included: Set<string>;
@@ -104,15 +106,20 @@ function expandFile(text: string, fileName: string, ctx: Context): Token[] {
 function include(arg: string, span: Span, fromFile: string, ctx: Context): Token[] {
   const angle = /^<([^>]+)>$/.exec(arg);
   const quoted = /^"([^"]+)"$/.exec(arg);
-  if (angle !== null) {
-    const name = angle[1]!;
+  // `#include "v1model.p4"` also means our built-in: we never read a copy of p4c's files.
+  if (angle !== null || (quoted !== null && BUILTIN_FILES[quoted[1]!] !== undefined)) {
+    const name = (angle ?? quoted)![1]!;
     const builtin = BUILTIN_FILES[name];
     if (builtin === undefined) {
       throw new P4SyntaxError(`unknown system include <${name}>`, span, 'only <core.p4> and <v1model.p4> are built in');
     }
     if (ctx.included.has(name)) return [];
     ctx.included.add(name);
-    return expandFile(builtin, name, ctx);
+    const out = expandFile(builtin, name, ctx);
+    // The include guards p4c's files define; programs test them with #ifdef.
+    const guard = BUILTIN_GUARDS[name];
+    if (guard !== undefined) ctx.defines.set(guard, []);
+    return out;
   }
   if (quoted === null) throw new P4SyntaxError(`malformed #include`, span);
   const path = posix.normalize(posix.join(posix.dirname(fromFile), quoted[1]!));
