@@ -7,6 +7,7 @@ import { P4lbError } from '../core/errors.ts';
 import { registerAnalyze } from './commands/analyze.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerGenerate } from './commands/generate.ts';
 import { registerStf } from './commands/stf.ts';
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCheck(program);
   registerAnalyze(program);
+  registerGenerate(program);
   registerDemo(program);
   registerStf(program);
   return program;

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { flowHash, slotOf, type FlowTuple, type SlotTable } from '../../core/hash/index.ts';
 import { ipv4Number } from '../../core/packet/bytes.ts';
-import { ETHERNET_HEADER_BYTES, ETHERTYPE_IPV4 } from '../../core/packet/ethernet.ts';
+import { ETHERTYPE_IPV4 } from '../../core/packet/ethernet.ts';
 import { IP_PROTO_TCP, IP_PROTO_UDP, ipv4Header } from '../../core/packet/ipv4.ts';
 import { decodePacket, encodePacket, tunnelOnPorts, type DecodeOptions, type InnerPacket } from '../../core/packet/packet.ts';
 import { tcpHeader } from '../../core/packet/tcp.ts';
@@ -25,7 +25,6 @@ import {
   type TokenKeys,
 } from './entries.ts';
 import { PacketTest } from './packet-test.ts';
-import { pattern, type PacketPattern } from './packet-diff.ts';
 import { EmbeddedTarget } from './embedded-target.ts';
 import type { PacketTestTarget } from './target.ts';
 
