@@ -9,6 +9,7 @@ import { registerCheck } from './commands/check.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerStf } from './commands/stf.ts';
+import { registerTarget } from './commands/target.ts';
 
 export function buildProgram(): Command {
   const program = new Command('p4lb')
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerDemo(program);
   registerStf(program);
+  registerTarget(program);
   return program;
 }
 
