@@ -112,6 +112,11 @@ export class EmbeddedTarget implements PacketTestTarget {
     this.micros = options.startMicros ?? 0n;
   }
 
+  /** The interpreter itself, for fuzzing and benchmarks that drive it without the DSL. */
+  get interpreter(): V1ModelSwitch {
+    return this.switch;
+  }
+
   private get switch(): V1ModelSwitch {
     if (this.sw === undefined) throw new PacketTestError('PACKET_TEST_NOT_LOADED', 'no program loaded: call load() first');
     return this.sw;
