@@ -84,7 +84,9 @@ function fuzz(sw: V1ModelSwitch, ports: readonly number[], valid: readonly Uint8
     try {
       result = sw.process(port, bytes);
     } catch (err) {
-      throw new Error(`packet ${i} (seed ${seed}) on port ${port} threw: ${(err as Error).message}\n${Buffer.from(bytes).toString('hex')}`);
+      throw new Error(`packet ${i} (seed ${seed}) on port ${port} threw: ${(err as Error).message}\n${Buffer.from(bytes).toString('hex')}`, {
+        cause: err,
+      });
     }
     if (result.output !== undefined) {
       forwarded++;
