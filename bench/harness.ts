@@ -15,6 +15,7 @@ export interface BenchCase {
   readonly opsPerCall?: number;
   readonly warmup?: number;
   readonly iterations?: number;
+  /** The work timed; a returned promise is awaited (packets over a veth pair, for instance). */
   readonly fn: () => unknown;
 }
 
@@ -22,6 +23,10 @@ export interface BenchSuite {
   readonly name: string;
   readonly description: string;
   readonly cases: readonly BenchCase[];
+  /** Releases what the suite set up (interfaces, servers); run even when a case fails. */
+  readonly teardown?: () => Promise<void>;
+  /** Cases that could not run here, with the reason (printed and recorded). */
+  readonly skipped?: readonly string[];
 }
 
 export interface BenchResult {
@@ -42,6 +47,7 @@ export interface SuiteResult {
   readonly date: string;
   readonly machine: { readonly node: string; readonly cpus: number; readonly cpuModel: string };
   readonly results: readonly BenchResult[];
+  readonly skipped: readonly string[];
 }
 
 const DEFAULT_WARMUP = 3;
@@ -60,14 +66,22 @@ export function lastSink(): unknown {
   return sink;
 }
 
-export function measure(c: BenchCase): Omit<BenchResult, 'ratioToFastest'> {
+function isPromise(x: unknown): x is Promise<unknown> {
+  return typeof (x as { then?: unknown } | null)?.then === 'function';
+}
+
+export async function measure(c: BenchCase): Promise<Omit<BenchResult, 'ratioToFastest'>> {
   const warmup = c.warmup ?? DEFAULT_WARMUP;
   const iterations = c.iterations ?? DEFAULT_ITERATIONS;
-  for (let i = 0; i < warmup; i++) sink = c.fn();
+  for (let i = 0; i < warmup; i++) {
+    sink = c.fn();
+    if (isPromise(sink)) sink = await sink;
+  }
   const times: number[] = [];
   for (let i = 0; i < iterations; i++) {
     const t0 = performance.now();
     sink = c.fn();
+    if (isPromise(sink)) sink = await sink;
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
@@ -92,18 +106,20 @@ export function withRatios(results: readonly Omit<BenchResult, 'ratioToFastest'>
   return results.map((r) => ({ ...r, ratioToFastest: r.group === null ? null : r.medianMs / fastest.get(r.group)! }));
 }
 
-export function runSuite(suite: BenchSuite, onResult: (r: Omit<BenchResult, 'ratioToFastest'>) => void = () => {}): SuiteResult {
-  const raw = suite.cases.map((c) => {
-    const r = measure(c);
+export async function runSuite(suite: BenchSuite, onResult: (r: Omit<BenchResult, 'ratioToFastest'>) => void = () => {}): Promise<SuiteResult> {
+  const raw: Omit<BenchResult, 'ratioToFastest'>[] = [];
+  for (const c of suite.cases) {
+    const r = await measure(c);
     onResult(r);
-    return r;
-  });
+    raw.push(r);
+  }
   return {
     suite: suite.name,
     description: suite.description,
     date: new Date().toISOString(),
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' },
     results: withRatios(raw),
+    skipped: suite.skipped ?? [],
   };
 }
 
@@ -132,5 +148,6 @@ export function formatSuiteResult(result: SuiteResult): string {
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const line = (row: string[]): string => `| ${row.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
-  return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+  const table = [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)];
+  return [...table, ...result.skipped.map((s) => `skipped: ${s}`)].join('\n');
 }

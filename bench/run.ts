@@ -22,9 +22,13 @@ async function main(requested: readonly string[]): Promise<number> {
   for (const name of names) {
     const mod = (await import(pathToFileURL(join(benchDir, `${name}${SUFFIX}`)).href)) as { default: BenchSuite };
     console.log(`\n# ${mod.default.name}: ${mod.default.description}`);
-    const result = runSuite(mod.default, (r) => console.log(`  ${r.name}: median ${r.medianMs.toFixed(3)} ms`));
-    console.log(`\n${formatSuiteResult(result)}`);
-    console.log(`→ ${await writeSuiteResult(result, outDir)}`);
+    try {
+      const result = await runSuite(mod.default, (r) => console.log(`  ${r.name}: median ${r.medianMs.toFixed(3)} ms`));
+      console.log(`\n${formatSuiteResult(result)}`);
+      console.log(`→ ${await writeSuiteResult(result, outDir)}`);
+    } finally {
+      await mod.default.teardown?.();
+    }
   }
   return 0;
 }
