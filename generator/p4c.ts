@@ -10,22 +10,26 @@ import { GenerateError } from './errors.ts';
 
 const run = promisify(execFile);
 
-/** p4c from `P4C`, else the first `p4c` on `PATH`; undefined when there is none. */
-export function findP4c(env: NodeJS.ProcessEnv): string | undefined {
-  const explicit = env['P4C'];
+/**
+ * An external tool of the P4 toolchain (p4c, p4testgen, simple_switch_grpc): the path in its
+ * environment variable, else the first `name` on `PATH`; undefined when there is none. A variable
+ * that names no executable is an error, not a silent fallback.
+ */
+export function findTool(envName: string, name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const explicit = env[envName];
   if (explicit !== undefined && explicit !== '') {
     try {
       accessSync(explicit, constants.X_OK);
     } catch {
-      throw new GenerateError('GENERATE_P4C_MISSING', `P4C=${explicit} is not an executable file`, {
-        hint: 'point P4C at p4c, or unset it',
+      throw new GenerateError('GENERATE_TOOL_MISSING', `${envName}=${explicit} is not an executable file`, {
+        hint: `point ${envName} at ${name}, or unset it`,
       });
     }
     return explicit;
   }
   for (const dir of (env['PATH'] ?? '').split(delimiter)) {
     if (dir === '') continue;
-    const candidate = join(dir, 'p4c');
+    const candidate = join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
@@ -34,6 +38,11 @@ export function findP4c(env: NodeJS.ProcessEnv): string | undefined {
     }
   }
   return undefined;
+}
+
+/** p4c from `P4C`, else the first `p4c` on `PATH`; undefined when there is none. */
+export function findP4c(env: NodeJS.ProcessEnv): string | undefined {
+  return findTool('P4C', 'p4c', env);
 }
 
 export interface P4cResult {
