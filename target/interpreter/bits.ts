@@ -18,6 +18,16 @@ export function readFields(bytes: Uint8Array, start: number, widths: readonly nu
   return out;
 }
 
+/** Reads consecutive fields of the given widths into `out` (a header's field array). */
+export function readFieldsInto(out: bigint[], bytes: Uint8Array, start: number, widths: readonly number[]): void {
+  let pos = start;
+  for (let i = 0; i < widths.length; i++) {
+    const w = widths[i]!;
+    out[i] = w === 0 ? 0n : readBits(bytes, pos, w);
+    pos += w;
+  }
+}
+
 /** Appends fields to a growing buffer, at bit granularity. */
 export class BitWriter {
   private buffer = new Uint8Array(64);

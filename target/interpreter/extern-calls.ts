@@ -8,7 +8,7 @@ import type { CallExpr, Expression, MethodDecl, Param } from '../../p4-frontend/
 import type { P4Type } from '../../p4-frontend/types.ts';
 import { computeHash, packFields, parseHashAlgorithm, v1modelHashOfBytes, type V1ModelHashAlgorithm } from '../../core/hash/bmv2-hashes.ts';
 import { writeBits } from '../../core/bits.ts';
-import { type BitWriter, readBits, readFields } from './bits.ts';
+import { type BitWriter, readBits, readFields, readFieldsInto } from './bits.ts';
 import { BlockCompiler, ParserReject, flattenValue, type FunctionScope, type Getter, type LValue } from './compile.ts';
 import { TargetError, spanLocation, unsupported } from './errors.ts';
 import { CounterArray, MeterArray, RegisterArray, Random, type DirectCounter } from './externs.ts';
@@ -261,8 +261,7 @@ export class ExternRuntime {
             throw new ParserReject('PacketTooShort');
           }
           const h = header(f) as HeaderValue;
-          const values = readFields(p.bytes, p.cursorBits, widths);
-          for (let i = 0; i < values.length; i++) h.fields[i] = values[i]!;
+          readFieldsInto(h.fields, p.bytes, p.cursorBits, widths);
           h.valid = true;
           p.cursorBits += bits;
           if (stack !== undefined) (stack(f) as StackValue).nextIndex++;

@@ -23,7 +23,7 @@ import {
   Table, type ActionCall, type ActionInfo, type FieldMatch, type KeyField, type MatchKind, type TableActionRef,
   type TableEntryData,
 } from './tables.ts';
-import { StructValue, defaultValue, maskOf, type ExternObject, type Value } from './values.ts';
+import { StructValue, maskOf, zeroFactory, type ExternObject, type Value } from './values.ts';
 
 /** BMv2's default table size when a table declares none. */
 const DEFAULT_TABLE_SIZE = 1024;
@@ -77,8 +77,9 @@ export class V1ModelSwitch {
   readonly actions = new Map<string, ActionInfo>();
   private readonly blocks: CompiledBlock[];
   private readonly standardMetadataType: Extract<P4Type, { kind: 'struct' }>;
-  private readonly headersType: P4Type;
-  private readonly metadataType: P4Type;
+  private readonly freshHeaders: () => Value;
+  private readonly freshMetadata: () => Value;
+  private readonly freshStandardMetadata: () => Value;
   private readonly clock: () => bigint;
   private readonly tracing: boolean;
   private readonly runtime: ExternRuntime;
@@ -107,8 +108,9 @@ export class V1ModelSwitch {
     if (hdrParam?.type === undefined || metaParam?.type === undefined || stdParam?.type?.kind !== 'struct') {
       throw new TargetError('TARGET_UNSUPPORTED', 'the parser must take (packet_in, out H, inout M, inout standard_metadata_t)');
     }
-    this.headersType = hdrParam.type;
-    this.metadataType = metaParam.type;
+    this.freshHeaders = zeroFactory(hdrParam.type);
+    this.freshMetadata = zeroFactory(metaParam.type);
+    this.freshStandardMetadata = zeroFactory(stdParam.type);
     this.standardMetadataType = stdParam.type;
     const index = (name: string): number => {
       const i = stdParam.type!.kind === 'struct' ? stdParam.type!.fields.findIndex((f) => f.name === name) : -1;
@@ -130,7 +132,7 @@ export class V1ModelSwitch {
 
   // ------------------------------------------------------------------ packets
   process(ingressPort: number, bytes: Uint8Array): ProcessResult {
-    const std = defaultValue(this.standardMetadataType) as StructValue;
+    const std = this.freshStandardMetadata() as StructValue;
     const at = this.stdIndex;
     std.fields[at.ingress_port] = BigInt(ingressPort);
     std.fields[at.packet_length] = BigInt(bytes.length);
@@ -146,8 +148,8 @@ export class V1ModelSwitch {
       ingressLength: bytes.length,
       standardMetadata: std,
     };
-    const hdr = defaultValue(this.headersType);
-    const meta = defaultValue(this.metadataType);
+    const hdr = this.freshHeaders();
+    const meta = this.freshMetadata();
     const [parser, verify, ingress, egress, compute, deparser] = this.blocks as [
       CompiledBlock, CompiledBlock, CompiledBlock, CompiledBlock, CompiledBlock, CompiledBlock,
     ];

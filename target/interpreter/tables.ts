@@ -64,6 +64,8 @@ export interface StoredEntry extends TableEntryData {
   packets: bigint;
   bytes: bigint;
   readonly order: number;
+  /** The lookup result a hit on this entry returns (built once). */
+  readonly hitResult: LookupResult;
 }
 
 export interface LookupResult {
@@ -105,6 +107,7 @@ export class Table {
   private sorted: StoredEntry[] | undefined = [];
   private nextOrder = 0;
   private defaultCall: ActionCall;
+  private missResult: LookupResult;
   private readonly initialDefault: ActionCall;
   private readonly defaultIsConst: boolean;
   private readonly entriesAreConst: boolean;
@@ -118,6 +121,7 @@ export class Table {
     this.size = options.size;
     this.hasDirectCounter = options.hasDirectCounter;
     this.defaultCall = options.defaultAction;
+    this.missResult = { hit: false, entry: undefined, call: options.defaultAction };
     this.initialDefault = options.defaultAction;
     this.defaultIsConst = options.defaultIsConst;
     this.entriesAreConst = options.entriesAreConst;
@@ -145,8 +149,7 @@ export class Table {
     } else {
       entry = this.bestMatch(key);
     }
-    if (entry === undefined) return { hit: false, entry: undefined, call: this.defaultCall };
-    return { hit: true, entry, call: entry.action };
+    return entry === undefined ? this.missResult : entry.hitResult;
   }
 
   private bestMatch(key: readonly bigint[]): StoredEntry | undefined {
@@ -186,7 +189,7 @@ export class Table {
     const entry = this.validate(data, false);
     const existing = this.byKey.get(this.entryKey(entry));
     if (existing === undefined) throw new TargetError('NOT_FOUND', `${this.name}: no such entry to modify`);
-    this.byKey.set(this.entryKey(entry), { ...existing, action: entry.action });
+    this.byKey.set(this.entryKey(entry), withResult({ ...existing, action: entry.action }));
     this.sorted = undefined;
   }
 
@@ -215,10 +218,13 @@ export class Table {
     if (ref.tableOnly) throw invalid(`${this.name}: action ${call.action.name} is @tableonly`);
     checkArgs(this.name, call);
     this.defaultCall = call;
+    this.missResult = { hit: false, entry: undefined, call };
   }
 
   resetDefault(): void {
-    if (!this.defaultIsConst) this.defaultCall = this.initialDefault;
+    if (this.defaultIsConst) return;
+    this.defaultCall = this.initialDefault;
+    this.missResult = { hit: false, entry: undefined, call: this.initialDefault };
   }
 
   /** Removes every non-const entry and restores the default action (pipeline reload). */
@@ -265,7 +271,7 @@ export class Table {
       throw invalid(`${this.name}: action ${data.action.action.name} is @defaultonly`);
     }
     checkArgs(this.name, data.action);
-    return { ...data, packets: 0n, bytes: 0n, order: this.nextOrder++ };
+    return withResult({ ...data, packets: 0n, bytes: 0n, order: this.nextOrder++ });
   }
 
   private packExact(values: readonly bigint[]): bigint {
@@ -301,6 +307,13 @@ export class Table {
   }
 }
 
+
+/** Attaches the entry's prebuilt hit result (the same object on every hit). */
+function withResult(e: Omit<StoredEntry, 'hitResult'>): StoredEntry {
+  const entry = e as StoredEntry & { hitResult: LookupResult };
+  (entry as { hitResult: LookupResult }).hitResult = { hit: true, entry, call: entry.action };
+  return entry;
+}
 
 function checkMatch(table: string, key: KeyField, m: FieldMatch | undefined): void {
   const max = maskOf(key.width);

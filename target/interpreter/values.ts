@@ -156,6 +156,33 @@ export function defaultValue(type: P4Type): Value {
   }
 }
 
+/**
+ * A factory of zero values of a type, built once: per packet the switch needs fresh headers,
+ * metadata and standard_metadata, and a prepared factory does no type dispatch.
+ */
+export function zeroFactory(type: P4Type): () => Value {
+  switch (type.kind) {
+    case 'header': {
+      const zeros = type.fields.map(() => 0n);
+      return () => new HeaderValue(type, false, zeros.slice());
+    }
+    case 'struct':
+    case 'headerUnion': {
+      const parts = type.fields.map((f) => zeroFactory(f.type));
+      return () => {
+        const fields: Value[] = new Array(parts.length);
+        for (let i = 0; i < parts.length; i++) fields[i] = parts[i]!();
+        return new StructValue(type, fields);
+      };
+    }
+    default: {
+      const v = defaultValue(type);
+      if (v instanceof StackValue) return () => (defaultValue(type) as StackValue);
+      return () => v;
+    }
+  }
+}
+
 /** Field widths of a header type, in declaration order. */
 export function headerWidths(type: Extract<P4Type, { kind: 'header' }>): number[] {
   return type.fields.map((f) => {
