@@ -118,42 +118,29 @@ export class ExternRuntime {
         };
       }
       case 'verify_checksum':
-      case 'verify_checksum_with_payload': {
+      case 'verify_checksum_with_payload':
+      case 'update_checksum':
+      case 'update_checksum_with_payload': {
+        // (condition, data, checksum, algorithm): verify compares, update writes the field.
         const cond = arg(0);
-        const data = arg(1);
-        const dataType = argType(1);
+        const compute = this.compileChecksum(c, e, name.endsWith('_with_payload'), fn);
+        const mask = maskOf(bitWidth(argType(2)));
+        if (name.startsWith('update')) {
+          const checksum = out(2);
+          return (f) => {
+            if (cond(f) as boolean) checksum.set(f, compute(f) & mask);
+            return undefined;
+          };
+        }
         const checksum = arg(2);
-        const width = bitWidth(argType(2));
-        const algo = arg(3);
-        const withPayload = name.endsWith('_with_payload');
-        const packed = packer(c, e.args[1]!, data, dataType, fn);
-        const fixedAlgo = constantAlgorithm(e.args[3]!, e);
         return (f) => {
           if (!(cond(f) as boolean)) return undefined;
-          const computed = this.checksum(f, fixedAlgo ?? hashAlgorithm(algo(f), e), packed(f), withPayload) & maskOf(width);
+          const computed = compute(f) & mask;
           if (computed !== (checksum(f) as bigint)) {
             const std = f.packet.standardMetadata;
             std.fields[fieldIndexOf(std.type, 'checksum_error')] = 1n;
             this.trace(f, `${name}: mismatch (computed 0x${computed.toString(16)})`);
           }
-          return undefined;
-        };
-      }
-      case 'update_checksum':
-      case 'update_checksum_with_payload': {
-        const cond = arg(0);
-        const data = arg(1);
-        const dataType = argType(1);
-        const checksum = out(2);
-        const width = bitWidth(argType(2));
-        const algo = arg(3);
-        const withPayload = name.endsWith('_with_payload');
-        const packed = packer(c, e.args[1]!, data, dataType, fn);
-        const fixedAlgo = constantAlgorithm(e.args[3]!, e);
-        return (f) => {
-          if (!(cond(f) as boolean)) return undefined;
-          const computed = this.checksum(f, fixedAlgo ?? hashAlgorithm(algo(f), e), packed(f), withPayload);
-          checksum.set(f, computed & maskOf(width));
           return undefined;
         };
       }
@@ -224,6 +211,15 @@ export class ExternRuntime {
           throw unsupported(`${name}()`, e.span);
         };
     }
+  }
+
+  /** The checksum of a verify/update call's data (argument 1) with its algorithm (argument 3). */
+  private compileChecksum(c: BlockCompiler, e: CallExpr, withPayload: boolean, fn: FunctionScope): (f: Frame) => bigint {
+    const dataExpr = e.args[1]!;
+    const packed = packer(c, dataExpr, c.expr(dataExpr, fn), typeOf(dataExpr), fn);
+    const algo = c.expr(e.args[3]!, fn);
+    const fixedAlgo = constantAlgorithm(e.args[3]!, e);
+    return (f) => this.checksum(f, fixedAlgo ?? hashAlgorithm(algo(f), e), packed(f), withPayload);
   }
 
   private checksum(f: Frame, algo: V1ModelHashAlgorithm, packed: Uint8Array, withPayload: boolean): bigint {
