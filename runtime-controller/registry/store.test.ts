@@ -1,0 +1,298 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LbSpec } from '../../core/spec/schema.ts';
+import { RegistryError } from './errors.ts';
+import { INTERNET, compilePolicy } from './policy.ts';
+import { LATEST_SCHEMA_VERSION, REGISTRY_FILE, migrate, openRegistry, type Registry } from './store.ts';
+import { TEST_SPEC, fixedKey } from './test-fixtures.ts';
+import { planTokens } from './tokens.ts';
+
+const T0 = 1767225600;
+
+function errorOf(f: () => unknown): RegistryError {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof RegistryError) return err;
+    throw err;
+  }
+  throw new Error('expected a RegistryError');
+}
+
+let dir: string;
+const open: Registry[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'p4lb-registry-'));
+});
+
+afterEach(async () => {
+  for (const r of open.splice(0)) r.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function openAt(dataDir: string, now = () => T0): Registry {
+  const r = openRegistry({ dataDir, now });
+  open.push(r);
+  return r;
+}
+
+function closeAll(): void {
+  for (const r of open.splice(0)) r.close();
+}
+
+describe('opening', () => {
+  it('creates the data folder and a WAL-mode database at the latest schema', () => {
+    const nested = join(dir, 'a', 'b');
+    const r = openAt(nested);
+    expect(r.file).toBe(join(nested, REGISTRY_FILE));
+    expect(existsSync(r.file)).toBe(true);
+    expect(r.journalMode()).toBe('wal');
+    expect(r.schemaVersion()).toBe(LATEST_SCHEMA_VERSION);
+  });
+
+  it('works in memory for tests', () => {
+    const r = openAt(':memory:');
+    expect(r.reconcile(TEST_SPEC).keysCreated).toHaveLength(8);
+    expect(r.journalMode()).toBe('memory');
+  });
+
+  it('refuses a database file that is not SQLite, naming it', async () => {
+    await writeFile(join(dir, REGISTRY_FILE), 'not a database, just text that is long enough to have a header');
+    const err = errorOf(() => openAt(dir));
+    expect(err.code).toBe('REGISTRY_STORE');
+    expect(err.location?.file).toBe(join(dir, REGISTRY_FILE));
+  });
+
+  it('refuses a data folder that is a file', async () => {
+    const file = join(dir, 'plain-file');
+    await writeFile(file, '');
+    const err = errorOf(() => openAt(file));
+    expect(err.code).toBe('REGISTRY_STORE');
+    expect(err.message).toMatch(/cannot open registry/);
+  });
+});
+
+describe('migrations', () => {
+  it('are idempotent: running them again applies nothing and changes nothing', () => {
+    const db = new Database(':memory:');
+    try {
+      expect(migrate(db, T0)).toEqual({ from: 0, to: LATEST_SCHEMA_VERSION });
+      const tables = () => db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name").all();
+      const before = tables();
+      expect(migrate(db, T0 + 5)).toEqual({ from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION });
+      expect(tables()).toEqual(before);
+      expect(db.prepare('SELECT version, applied_at FROM schema_version').all()).toEqual([{ version: 1, applied_at: T0 }]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keep data when a registry is reopened', () => {
+    const r = openAt(dir);
+    r.reconcile(TEST_SPEC);
+    closeAll();
+    const again = openAt(dir);
+    expect(again.schemaVersion()).toBe(LATEST_SCHEMA_VERSION);
+    expect(again.assignments()).toHaveLength(TEST_SPEC.vms.length);
+  });
+
+  it('refuse a database from a newer p4lb', () => {
+    const r = openAt(dir);
+    const file = r.file;
+    closeAll();
+    const db = new Database(file);
+    db.prepare("INSERT INTO schema_version (version, description, applied_at) VALUES (99, 'future', 0)").run();
+    db.close();
+    const err = errorOf(() => openAt(dir));
+    expect(err.code).toBe('REGISTRY_SCHEMA_TOO_NEW');
+    expect(err.message).toMatch(/version 99/);
+  });
+});
+
+describe('keys', () => {
+  it('are generated once and identical after reopening the same data folder', () => {
+    const first = openAt(dir);
+    const report = first.reconcile(TEST_SPEC);
+    expect(report.keysCreated).toEqual([
+      'gateway/gw-east', 'gateway/gw-west', 'host/host-a', 'host/host-b', 'vm/vm-a1', 'vm/vm-a2', 'vm/vm-b1', 'vm/vm-lone',
+    ]);
+    const keys = first.keys();
+    expect(keys.every((k) => k.key.length === 32 && k.createdAt === T0)).toBe(true);
+    expect(new Set(keys.map((k) => Buffer.from(k.key).toString('hex'))).size).toBe(keys.length);
+    closeAll();
+
+    const second = openAt(dir, () => T0 + 3600);
+    expect(second.reconcile(TEST_SPEC).keysCreated).toEqual([]);
+    expect(second.keys()).toEqual(keys);
+  });
+
+  it('survive their owner leaving the spec, reported as unused', () => {
+    const r = openAt(':memory:');
+    r.reconcile(TEST_SPEC);
+    const key = r.key('vm', 'vm-lone');
+    const smaller: LbSpec = { ...TEST_SPEC, vms: TEST_SPEC.vms.filter((v) => v.name !== 'vm-lone') };
+    expect(r.reconcile(smaller).keysUnused).toEqual(['vm/vm-lone']);
+    expect(r.reconcile(TEST_SPEC).keysCreated).toEqual([]);
+    expect(r.key('vm', 'vm-lone')).toEqual(key);
+  });
+
+  it('name the missing owner, with a suggestion', () => {
+    const r = openAt(':memory:');
+    r.reconcile(TEST_SPEC);
+    const err = errorOf(() => r.key('host', 'host-c'));
+    expect(err.code).toBe('REGISTRY_NO_KEY');
+    expect(err.location?.path).toBe('keys.host.host-c');
+    expect(err.hint).toMatch(/did you mean 'host-[ab]'\?/);
+    expect(errorOf(() => r.keyRing().gateway('gw-north')).location?.path).toBe('keys.gateway.gw-north');
+  });
+
+  it('come from the injected generator and must be 32 bytes', () => {
+    let n = 0;
+    const r = openRegistry({ dataDir: ':memory:', now: () => T0, generateKey: () => fixedKey(`k${n++}`) });
+    open.push(r);
+    r.reconcile(TEST_SPEC);
+    expect(r.key('gateway', 'gw-east')).toEqual(fixedKey('k0'));
+    const bad = openRegistry({ dataDir: ':memory:', now: () => T0, generateKey: () => new Uint8Array(16) });
+    open.push(bad);
+    expect(errorOf(() => bad.reconcile(TEST_SPEC)).message).toMatch(/16 bytes, expected 32/);
+    // The failed reconcile left nothing behind.
+    expect(bad.keys()).toEqual([]);
+  });
+});
+
+describe('assignments', () => {
+  it('follow the spec: added, changed (even a port swap), removed', () => {
+    const r = openAt(':memory:');
+    expect(r.reconcile(TEST_SPEC).assignmentsAdded).toEqual(['vm-a1', 'vm-a2', 'vm-b1', 'vm-lone']);
+    expect(r.assignments()[0]).toEqual({ vm: 'vm-a1', host: 'host-a', udpPort: 7001, privateIpv4: '192.168.1.11' });
+
+    const swapped: LbSpec = {
+      ...TEST_SPEC,
+      vms: TEST_SPEC.vms
+        .filter((v) => v.name !== 'vm-lone')
+        .map((v) => (v.name === 'vm-a1' ? { ...v, udpPort: 7002 } : v.name === 'vm-a2' ? { ...v, udpPort: 7001 } : v)),
+    };
+    const report = r.reconcile(swapped);
+    expect(report.assignmentsChanged).toEqual(['vm-a1', 'vm-a2']);
+    expect(report.assignmentsRemoved).toEqual(['vm-lone']);
+    expect(report.assignmentsAdded).toEqual([]);
+    expect(r.assignments().map((a) => [a.vm, a.udpPort])).toEqual([['vm-a1', 7002], ['vm-a2', 7001], ['vm-b1', 7003]]);
+  });
+
+  it('report nothing when the spec did not change', () => {
+    const r = openAt(':memory:');
+    r.reconcile(TEST_SPEC);
+    const report = r.reconcile(TEST_SPEC);
+    expect(report).toEqual({ keysCreated: [], keysUnused: [], assignmentsAdded: [], assignmentsChanged: [], assignmentsRemoved: [], rulesRemoved: [] });
+  });
+});
+
+describe('policy storage', () => {
+  it('keeps rules and the default across reopening, and compiles', () => {
+    const r = openAt(dir);
+    r.reconcile(TEST_SPEC);
+    expect(r.policyInput()).toEqual({ sameVip: true, rules: [] });
+    r.addPolicyRule(TEST_SPEC, { from: 'vm-lone', to: 'vm-a2' });
+    r.addPolicyRule(TEST_SPEC, { from: 'vm-lone', to: INTERNET });
+    r.addPolicyRule(TEST_SPEC, { from: 'vm-lone', to: 'vm-a2' });
+    r.setSameVipDefault(false);
+    closeAll();
+    const again = openAt(dir);
+    const input = again.policyInput();
+    expect(input).toEqual({ sameVip: false, rules: [{ from: 'vm-lone', to: 'vm-a2' }, { from: 'vm-lone', to: INTERNET }] });
+    expect(compilePolicy(TEST_SPEC, input).mayTalk('vm-a2', 'vm-lone')).toBe(true);
+    expect(again.removePolicyRule({ from: 'vm-lone', to: 'vm-a2' })).toBe(true);
+    expect(again.removePolicyRule({ from: 'vm-lone', to: 'vm-a2' })).toBe(false);
+  });
+
+  it('rejects a rule naming an unknown VM, naming the field', () => {
+    const r = openAt(':memory:');
+    const err = errorOf(() => r.addPolicyRule(TEST_SPEC, { from: 'vm-a9', to: 'vm-a2' }));
+    expect(err.code).toBe('REGISTRY_BAD_POLICY_RULE');
+    expect(err.location?.path).toBe('rule.from');
+    expect(r.policyRules()).toEqual([]);
+    expect(errorOf(() => r.setSameVipDefault('no' as unknown as boolean)).location?.path).toBe('policy.sameVip');
+  });
+
+  it('drops rules whose VM left the spec when reconciling', () => {
+    const r = openAt(':memory:');
+    r.reconcile(TEST_SPEC);
+    r.addPolicyRule(TEST_SPEC, { from: 'vm-lone', to: 'vm-a2' });
+    r.addPolicyRule(TEST_SPEC, { from: 'vm-a1', to: 'vm-b1' });
+    const smaller: LbSpec = { ...TEST_SPEC, vms: TEST_SPEC.vms.filter((v) => v.name !== 'vm-lone') };
+    expect(r.reconcile(smaller).rulesRemoved).toEqual([{ from: 'vm-lone', to: 'vm-a2' }]);
+    expect(r.policyRules()).toEqual([{ from: 'vm-a1', to: 'vm-b1' }]);
+  });
+});
+
+describe('issued tokens', () => {
+  function setup(): { r: Registry; plan: ReturnType<typeof planTokens> } {
+    const r = openAt(dir);
+    r.reconcile(TEST_SPEC);
+    const plan = planTokens({ spec: TEST_SPEC, keys: r.keyRing(), policy: compilePolicy(TEST_SPEC, r.policyInput()), now: T0 });
+    return { r, plan };
+  }
+
+  it('records a plan once, with its fields and value, and keeps it across reopening', () => {
+    const { r, plan } = setup();
+    expect(r.recordIssued(plan.entries)).toBe(plan.entries.length);
+    expect(r.recordIssued(plan.entries)).toBe(0);
+    closeAll();
+    const again = openAt(dir);
+    const stored = again.tokens({ switch: 'host-a' });
+    const planned = plan.entries.filter((e) => e.switch === 'host-a');
+    expect(stored).toHaveLength(planned.length);
+    for (const s of stored) {
+      const e = planned.find((p) => p.entryKey === s.entryKey && p.token.id === s.tokenId)!;
+      expect(s.value).toBe(e.token.value);
+      expect(s.fields).toEqual(e.token.fields);
+      expect(s).toMatchObject({ state: 'issued', table: e.table, use: e.use, kind: e.token.kind, expiry: e.token.expiry, removeAfter: e.token.removeAfter });
+    }
+  });
+
+  it('follows issued → installed → expired → removed, and rejects other steps', () => {
+    const { r, plan } = setup();
+    r.recordIssued(plan.entries);
+    const refs = plan.entries.map((e) => ({ switch: e.switch, entryKey: e.entryKey, tokenId: e.token.id }));
+    r.setTokenState(refs, 'installed');
+    expect(r.tokens({ states: ['installed'] })).toHaveLength(refs.length);
+
+    const firstExpiry = Math.min(...plan.entries.map((e) => e.token.removeAfter));
+    expect(r.expireTokens(firstExpiry)).toEqual([]);
+    const expired = r.expireTokens(firstExpiry + 1);
+    expect(expired.length).toBeGreaterThan(0);
+    expect(expired.every((t) => t.removeAfter === firstExpiry && t.state === 'expired')).toBe(true);
+    expect(r.tokens({ states: ['expired'] })).toHaveLength(expired.length);
+
+    const back = errorOf(() => r.setTokenState([refs[0]!, { switch: expired[0]!.switch, entryKey: expired[0]!.entryKey, tokenId: expired[0]!.tokenId }], 'installed'));
+    expect(back.code).toBe('REGISTRY_BAD_TOKEN_STATE');
+    expect(back.location?.path).toBe('refs[1]');
+    expect(back.message).toMatch(/cannot go from expired to installed/);
+
+    r.setTokenState(expired.map((t) => ({ switch: t.switch, entryKey: t.entryKey, tokenId: t.tokenId })), 'removed');
+    expect(r.pruneTokens(T0 + 1)).toBe(expired.length);
+    expect(r.tokens()).toHaveLength(refs.length - expired.length);
+  });
+
+  it('names an unknown token and an unknown state', () => {
+    const { r } = setup();
+    expect(errorOf(() => r.setTokenState([{ switch: 'gw-east', entryKey: 'x', tokenId: 'y' }], 'installed')).location?.path).toBe('refs[0]');
+    const err = errorOf(() => r.setTokenState([], 'instaled' as never));
+    expect(err.location?.path).toBe('state');
+    expect(err.hint).toBe("did you mean 'installed'?");
+  });
+
+  it('gives a restarted controller the same plan from the stored keys', () => {
+    const { plan } = setup();
+    closeAll();
+    const again = openAt(dir);
+    again.reconcile(TEST_SPEC);
+    const replanned = planTokens({ spec: TEST_SPEC, keys: again.keyRing(), policy: compilePolicy(TEST_SPEC, again.policyInput()), now: T0 + 1 });
+    expect(replanned.entries).toEqual(plan.entries);
+  });
+});
