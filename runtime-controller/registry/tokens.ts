@@ -19,7 +19,8 @@
  *            peer_table entry for B's address (/32).
  */
 import { backendId, gatewayByName, hostOfVm, vipId } from '../../core/spec/lookup.ts';
-import type { Gateway, Host, LbSpec, Vip, Vm } from '../../core/spec/schema.ts';
+import type { Host, LbSpec } from '../../core/spec/schema.ts';
+import { ANY_ADDRESS, replyGatewayOf, replyTokenFields, requestTokenFields, vmToVmTokenFields } from '../../core/token/conventions.ts';
 import { computeToken, type TokenFields } from '../../core/token/token.ts';
 import { fieldError } from './errors.ts';
 import type { TrafficPolicy } from './policy.ts';
@@ -190,57 +191,11 @@ function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/**
- * The gateway a host's VMs reply through: the first by name at the host's location, else the
- * first by name. The same rule as bmv2-tests/dsl/entries.ts `replyGatewayOf`.
- */
-export function replyGatewayOf(spec: LbSpec, host: Host): Gateway {
-  const sorted = [...spec.gateways].sort((a, b) => byCodeUnit(a.name, b.name));
-  return sorted.find((g) => host.location !== undefined && g.location === host.location) ?? sorted[0]!;
-}
-
-const ANY = '0.0.0.0';
-
-/** Gateway → VM for a VIP (checked by the VM's host). */
-export function requestFields(spec: LbSpec, gateway: Gateway, vip: Vip, vm: Vm, expiry: number): PlannedToken['fields'] {
-  const host = hostOfVm(spec, vm);
-  return {
-    senderIp: gateway.underlay.ipv4,
-    senderPort: gateway.underlay.tunnelUdpPort,
-    receiverIp: host.underlay.ipv4,
-    receiverPort: vm.udpPort,
-    innerSrcIp: ANY,
-    innerDstIp: vip.mode === 'nat' ? vm.privateIpv4 : vip.address,
-    expiry,
-  };
-}
-
-/** VM → gateway, Internet replies and egress (checked by the gateway). */
-export function replyFields(spec: LbSpec, gateway: Gateway, vm: Vm, expiry: number): PlannedToken['fields'] {
-  const host = hostOfVm(spec, vm);
-  return {
-    senderIp: host.underlay.ipv4,
-    senderPort: vm.udpPort,
-    receiverIp: gateway.underlay.ipv4,
-    receiverPort: gateway.underlay.tunnelUdpPort,
-    innerSrcIp: vm.privateIpv4,
-    innerDstIp: ANY,
-    expiry,
-  };
-}
-
-/** VM → VM (checked by the destination VM's host). */
-export function vmToVmFields(spec: LbSpec, from: Vm, to: Vm, expiry: number): PlannedToken['fields'] {
-  return {
-    senderIp: hostOfVm(spec, from).underlay.ipv4,
-    senderPort: from.udpPort,
-    receiverIp: hostOfVm(spec, to).underlay.ipv4,
-    receiverPort: to.udpPort,
-    innerSrcIp: from.privateIpv4,
-    innerDstIp: to.privateIpv4,
-    expiry,
-  };
-}
+/** Where the token fields come from: one definition, shared with the table computation. */
+export { replyGatewayOf };
+export const requestFields = requestTokenFields;
+export const replyFields = replyTokenFields;
+export const vmToVmFields = vmToVmTokenFields;
 
 function lineageOf(kind: TokenKind, f: PlannedToken['fields']): string {
   return `${kind} ${f.senderIp}:${f.senderPort}>${f.receiverIp}:${f.receiverPort} ${f.innerSrcIp}>${f.innerDstIp}`;
@@ -332,7 +287,7 @@ function lineages(input: TokenPlanInput): Lineage[] {
                 switch: host.name,
                 role: 'host',
                 table: TOKEN_TABLES.hostPeer,
-                match: { vm_id: backendId(spec, vm.name), dst_addr: { value: ANY, prefixLength: 0 } },
+                match: { vm_id: backendId(spec, vm.name), dst_addr: { value: ANY_ADDRESS, prefixLength: 0 } },
                 extra: { peer_addr: gw.underlay.ipv4, peer_port: gw.underlay.tunnelUdpPort },
               }]
             : [],
