@@ -1,5 +1,5 @@
 /** The example's host-a NIC program on the embedded target, one behaviour a test, a fresh switch each. */
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { HOST_DROP_REASONS } from '../core/p4-contract.ts';
 import { TCP_FLAGS } from '../core/packet/tcp.ts';
 import { backendId, gatewayByName, vipByName, vmMac } from '../core/spec/lookup.ts';
@@ -10,13 +10,22 @@ import { frame, gatewayTunnelFrame, hostScenario, hostTunnelFrame, innerPacket }
 const plan = planTargets();
 const DROP = Object.fromEntries(HOST_DROP_REASONS.map((r) => [r.label, r.code]));
 const UNDERLAY_PORT = 1;
+/** The underlay, vm-a1's and vm-a2's NIC ports, and the unknown VM port 7: BMv2 gets a veth pair for each. */
+const HOST_PORTS = [UNDERLAY_PORT, 2, 3, 7];
 
 const clientSyn = innerPacket({ src: '198.51.100.7', srcPort: 40000, dst: '203.0.113.10', dstPort: 80 });
 const vmReply = innerPacket({ src: '203.0.113.10', srcPort: 80, dst: '198.51.100.7', dstPort: 40000, tcpFlags: TCP_FLAGS.SYN | TCP_FLAGS.ACK });
 
 for (const factory of plan.targets) {
   describe(`host host-a on the ${factory.name} target`, () => {
-    const scenario = () => hostScenario('host-a', { target: factory.create() });
+    // One target a file: each scenario loads the program again, which starts it afresh (empty
+    // tables, zero counters) on either target; BMv2 keeps its process and veth pairs.
+    const target = factory.create({ ports: HOST_PORTS });
+    const scenario = () => hostScenario('host-a', { target });
+
+    afterAll(async () => {
+      await target.close();
+    });
 
     it('delivers a tunnelled packet with a valid token to the local VM, decapsulated, on its NIC port with its MAC', async () => {
       const { sw, spec, host, vm } = await scenario();

@@ -5,12 +5,30 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { Bmv2Target } from '../bmv2/bmv2-target.ts';
 import { EmbeddedTarget } from './embedded-target.ts';
 import type { PacketTestTarget } from './target.ts';
 
+export interface TargetOptions {
+  /** Every switch port the scenario sends on or expects on (BMv2 makes a veth pair for each). */
+  readonly ports?: readonly number[];
+}
+
+/** What a target can do beyond sending packets, so a suite can run a scenario where it can. */
+export interface TargetCapabilities {
+  /** `advanceClock`: the embedded target's clock is simulated; BMv2 runs on real time. */
+  readonly clock: boolean;
+  /**
+   * `register` for any value: BMv2 serves registers only through Thrift (P4Runtime register reads
+   * are UNIMPLEMENTED), whose i64 answer saturates values ≥ 2^63 at 2^63−1.
+   */
+  readonly registers: boolean;
+}
+
 export interface TargetFactory {
   readonly name: string;
-  create(): PacketTestTarget;
+  readonly capabilities: TargetCapabilities;
+  create(options?: TargetOptions): PacketTestTarget;
 }
 
 export interface TargetPlan {
@@ -51,14 +69,23 @@ export function isExecutable(path: string): boolean {
   }
 }
 
-const EMBEDDED: TargetFactory = { name: 'embedded', create: () => new EmbeddedTarget() };
+const EMBEDDED: TargetFactory = { name: 'embedded', capabilities: { clock: true, registers: true }, create: () => new EmbeddedTarget() };
 
-/** The plan for this machine. The BMv2 target is not written yet: found tools are reported, not run. */
+/** BMv2's packet-test target for these tools. */
+export function bmv2Factory(tools: Bmv2Tools): TargetFactory {
+  return {
+    name: 'bmv2',
+    capabilities: { clock: false, registers: false },
+    create: (options = {}) => new Bmv2Target({ tools, ports: options.ports ?? [] }),
+  };
+}
+
+/** The plan for this machine: the embedded target, and BMv2 next to it when both tools are found. */
 export function planTargets(env: NodeJS.ProcessEnv = process.env, exists: (path: string) => boolean = isExecutable): TargetPlan {
   const bmv2 = findBmv2(env, exists);
-  const summary =
-    bmv2 === undefined
-      ? 'BMv2 not found (set SIMPLE_SWITCH_GRPC and P4C): embedded target only'
-      : `BMv2 found (${bmv2.simpleSwitchGrpc}, ${bmv2.p4c}) but its packet-test target is not implemented yet: embedded target only`;
-  return { targets: [EMBEDDED], summary };
+  if (bmv2 === undefined) return { targets: [EMBEDDED], summary: 'BMv2 not found (set SIMPLE_SWITCH_GRPC and P4C): embedded target only' };
+  return {
+    targets: [EMBEDDED, bmv2Factory(bmv2)],
+    summary: `BMv2 found (${bmv2.simpleSwitchGrpc}, ${bmv2.p4c}): embedded and bmv2 targets`,
+  };
 }

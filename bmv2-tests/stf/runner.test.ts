@@ -6,8 +6,10 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileP4 } from '../../p4-frontend/index.ts';
+import { openBmv2Stf, stfPorts, vethProblem, type Bmv2StfRunner } from '../bmv2/stf-bmv2.ts';
+import { findBmv2, isExecutable } from '../dsl/runner.ts';
 import { parseStf } from './parser.ts';
 import { resolveName, runStf } from './runner.ts';
 
@@ -92,5 +94,45 @@ describe('p4testgen tests of the generated example programs (bmv2-tests/generate
         expect(result.failures).toEqual([]);
       });
     }
+  }
+});
+
+// The same corpus on BMv2 when simple_switch_grpc and p4c are found: one switch a program, each
+// file on a freshly pushed pipeline, outputs matched by content within a port.
+const bmv2 = findBmv2(process.env, isExecutable);
+
+describe('STF conformance corpus on BMv2', () => {
+  if (bmv2 === undefined) {
+    it.skip('BMv2 not found (set SIMPLE_SWITCH_GRPC and P4C): embedded target only', () => undefined);
+    return;
+  }
+  for (const name of programs) {
+    describe(name, () => {
+      const dir = join(CORPUS, name);
+      const stfs = readdirSync(dir).filter((f) => f.endsWith('.stf')).sort().map((f) => parseStf(readFileSync(join(dir, f), 'utf8'), f));
+      let runner: Bmv2StfRunner | undefined;
+
+      beforeAll(async () => {
+        runner = await openBmv2Stf({ tools: bmv2, p4Text: readFileSync(join(dir, `${name}.p4`), 'utf8'), fileName: `${name}.p4`, ports: stfPorts(stfs) });
+      }, 60_000);
+
+      afterAll(async () => {
+        await runner?.close();
+      });
+
+      for (const stf of stfs) {
+        const problem = vethProblem(stf);
+        if (problem !== undefined) {
+          it.skip(`${stf.file} [embedded target only: ${problem}]`, () => undefined);
+          continue;
+        }
+        it(stf.file, async () => {
+          const result = await runner!.run(stf);
+          expect(result.failures).toEqual([]);
+          expect(result.packetsSent).toBeGreaterThan(0);
+          expect(result.passed).toBe(true);
+        });
+      }
+    });
   }
 });
