@@ -6,5 +6,6 @@ export default defineConfig({
     exclude: ['node_modules/**', 'p4out/**'],
     testTimeout: 30_000,
     pool: 'forks',
+    setupFiles: ['test/setup.ts'],
   },
 });
