@@ -17,9 +17,13 @@ const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const GENERATED_DIR = join(ROOT, 'bmv2-tests', 'generated');
 const ROLES = ['gateway', 'host'] as const;
-/** p4testgen's seed and test budget: the same tests every time. */
+/**
+ * p4testgen's seed and test budget: the same tests every time. Statement-coverage-guided search,
+ * keeping only tests that cover something new, so the tests reach the tables (with the entries
+ * p4testgen chooses) instead of stopping at the first parser paths depth-first search finds.
+ */
 const SEED = 1;
-const MAX_TESTS = 25;
+const MAX_TESTS = 100;
 
 async function generateFor(p4testgen: string, role: (typeof ROLES)[number]): Promise<string[]> {
   const program = join(ROOT, 'p4out', 'example', role, `${role}.p4`);
@@ -27,7 +31,9 @@ async function generateFor(p4testgen: string, role: (typeof ROLES)[number]): Pro
   try {
     await run(p4testgen, [
       '--target', 'bmv2', '--arch', 'v1model', '--test-backend', 'stf',
-      '--seed', String(SEED), '--max-tests', String(MAX_TESTS), '--out-dir', work, program,
+      '--seed', String(SEED), '--max-tests', String(MAX_TESTS),
+      '--path-selection', 'GREEDY_STATEMENT_SEARCH', '--track-coverage', 'STATEMENTS', '--track-coverage', 'ACTIONS',
+      '--only-covering-tests', '--out-dir', work, program,
     ], { maxBuffer: 64 * 1024 * 1024, timeout: 20 * 60 * 1000 });
     const outDir = join(GENERATED_DIR, role);
     await rm(outDir, { recursive: true, force: true });
