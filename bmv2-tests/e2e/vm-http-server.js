@@ -1,0 +1,71 @@
+/* global setTimeout */
+// A VM's services for end-to-end tests, run with plain `node` inside the VM's namespace:
+//   node vm-http-server.js --name vm-a1 --listen 203.0.113.10:80 --listen 192.168.1.11:80 [--lifetime-ms N]
+// Every listener answers any HTTP request with 200 and the VM's name, which is what a client of a
+// VIP checks to learn which backend served it (and what an HTTP or TCP health check needs).
+// Prints "ready" once every listener is open. Ends on SIGTERM/SIGINT, and by itself after
+// --lifetime-ms (default 10 minutes) so a server whose owner died cannot live on.
+import { createServer } from 'node:http';
+
+const DEFAULT_LIFETIME_MS = 10 * 60 * 1000;
+
+function parseArgs(argv) {
+  const options = { name: undefined, listen: [], lifetimeMs: DEFAULT_LIFETIME_MS };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === '--name') options.name = value;
+    else if (flag === '--listen') {
+      const colon = value.lastIndexOf(':');
+      const port = Number(value.slice(colon + 1));
+      if (colon < 1 || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad --listen ${value}, expected address:port`);
+      options.listen.push({ host: value.slice(0, colon), port });
+    } else if (flag === '--lifetime-ms') options.lifetimeMs = Number(value);
+    else throw new Error(`unknown option ${flag}`);
+  }
+  if (options.name === undefined || options.listen.length === 0) throw new Error('--name and at least one --listen are required');
+  return options;
+}
+
+let options;
+try {
+  options = parseArgs(process.argv.slice(2));
+} catch (error) {
+  console.error(`vm-http-server: ${error.message}`);
+  process.exit(2);
+}
+
+const servers = options.listen.map(({ host, port }) => {
+  const server = createServer((request, response) => {
+    request.resume();
+    response.writeHead(200, { 'content-type': 'text/plain', 'x-p4lb-vm': options.name });
+    response.end(`${options.name}\n`);
+  });
+  server.keepAliveTimeout = 1000;
+  return new Promise((resolve, reject) => {
+    server.once('error', (error) => reject(new Error(`${host}:${port}: ${error.message}`)));
+    server.listen(port, host, () => resolve(server));
+  });
+});
+
+let listening = [];
+function stop(code) {
+  for (const server of listening) server.closeAllConnections?.();
+  for (const server of listening) server.close();
+  process.exit(code);
+}
+
+Promise.all(servers).then(
+  (all) => {
+    listening = all;
+    console.log(`ready ${options.name} ${options.listen.map((l) => `${l.host}:${l.port}`).join(' ')}`);
+  },
+  (error) => {
+    console.error(`vm-http-server: cannot listen on ${error.message}`);
+    process.exit(1);
+  },
+);
+
+process.on('SIGTERM', () => stop(0));
+process.on('SIGINT', () => stop(0));
+setTimeout(() => stop(0), options.lifetimeMs).unref();

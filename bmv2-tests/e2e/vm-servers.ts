@@ -1,0 +1,83 @@
+/**
+ * The VMs' services: in each VM namespace a plain-node HTTP server (vm-http-server.js) that
+ * answers with the VM's name on every address and port a client or health check of its VIPs
+ * reaches — the VIP (on the VM's loopback) for tunnel mode, the private address for NAT mode.
+ */
+import { fileURLToPath } from 'node:url';
+import type { LbSpec, Vm } from '../../core/spec/schema.ts';
+import { vmByName } from '../../core/spec/lookup.ts';
+import { E2eError } from './errors.ts';
+import type { SpawnedProcess } from './spawned-process.ts';
+import type { Topology } from './topology.ts';
+
+export const VM_SERVER_SCRIPT = fileURLToPath(new URL('./vm-http-server.js', import.meta.url));
+/** Node starts in well under a second; the bound covers a loaded CI machine. */
+export const DEFAULT_READY_TIMEOUT_MS = 10_000;
+
+export interface ListenAddress {
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * Where a VM must listen for its VIPs, sorted and without duplicates: tunnel mode keeps the VIP
+ * as destination, so VIP:port and VIP:health port; NAT mode rewrites to the private address and
+ * targetPort (else the VIP port), and probes private:health port.
+ */
+export function vmListenAddresses(spec: LbSpec, vm: Vm | string): ListenAddress[] {
+  const v = typeof vm === 'string' ? vmByName(spec, vm) : vm;
+  const found = new Map<string, ListenAddress>();
+  const add = (address: string, port: number): void => void found.set(`${address}:${port}`, { address, port });
+  for (const vip of spec.vips) {
+    if (!vip.backends.includes(v.name) || vip.protocol !== 'tcp') continue;
+    if (vip.mode === 'tunnel') {
+      for (const port of vip.ports) add(vip.address, port);
+      add(vip.address, vip.healthCheck.port);
+    } else {
+      for (const port of vip.ports) add(v.privateIpv4, vip.targetPort ?? port);
+      add(v.privateIpv4, vip.healthCheck.port);
+    }
+  }
+  return [...found.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+}
+
+export interface VmServer {
+  readonly vm: string;
+  readonly listen: readonly ListenAddress[];
+  readonly process: SpawnedProcess;
+}
+
+export interface VmServers {
+  readonly servers: ReadonlyMap<string, VmServer>;
+  /** Stops them all (destroying the topology does too). */
+  stop(): Promise<void>;
+}
+
+export interface VmServerOptions {
+  readonly readyTimeoutMs?: number;
+  /** The servers end by themselves after this long (default: the script's 10 minutes). */
+  readonly lifetimeMs?: number;
+}
+
+/** Starts one server per VM that listens somewhere (UDP-only VMs get none); resolves when all are ready. */
+export async function startVmServers(topology: Topology, spec: LbSpec, options: VmServerOptions = {}): Promise<VmServers> {
+  const servers = new Map<string, VmServer>();
+  const stop = async (): Promise<void> => {
+    await Promise.all([...servers.values()].map((s) => s.process.stop()));
+  };
+  try {
+    for (const vm of spec.vms) {
+      const listen = vmListenAddresses(spec, vm);
+      if (listen.length === 0) continue;
+      const args = [VM_SERVER_SCRIPT, '--name', vm.name, ...listen.flatMap((l) => ['--listen', `${l.address}:${l.port}`])];
+      if (options.lifetimeMs !== undefined) args.push('--lifetime-ms', String(options.lifetimeMs));
+      const child = topology.spawn(topology.vm(vm.name).netns, process.execPath, args);
+      servers.set(vm.name, { vm: vm.name, listen, process: child });
+    }
+    await Promise.all([...servers.values()].map((s) => s.process.waitForOutput(/^ready /m, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)));
+  } catch (cause) {
+    await stop();
+    throw new E2eError('E2E_SERVER_FAILED', `VM servers did not start: ${(cause as Error).message}`, { cause });
+  }
+  return { servers, stop };
+}
