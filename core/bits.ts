@@ -9,7 +9,7 @@ const CHUNK = 32;
 const CHUNK_MASK = 0xffffffffn;
 
 /** ORs the low `width` bits (≤ 32) of `value` into `out` at bit offset `bitPos`. */
-function writeNumberBits(out: Uint8Array, bitPos: number, value: number, width: number): void {
+export function writeNumberBits(out: Uint8Array, bitPos: number, value: number, width: number): void {
   let pos = bitPos;
   let remaining = width;
   while (remaining > 0) {
@@ -41,7 +41,7 @@ export function writeBits(out: Uint8Array, bitPos: number, value: bigint, width:
 }
 
 /** Reads `width` bits (≤ 32) at bit offset `bitPos` as a number. */
-function readNumberBits(bytes: Uint8Array, bitPos: number, width: number): number {
+export function readNumberBits(bytes: Uint8Array, bitPos: number, width: number): number {
   let value = 0;
   let pos = bitPos;
   let remaining = width;

@@ -14,8 +14,8 @@ import type { P4Type } from '../../p4-frontend/types.ts';
 import { TargetError, spanLocation, unsupported } from './errors.ts';
 import { Flow, type FlowCode, type Frame } from './frame.ts';
 import {
-  HeaderValue, StackValue, StructValue, TupleValue, cloneValue, defaultValue, maskOf, normalise,
-  wrapperFor, type ExternObject, type Value,
+  HeaderValue, StackValue, StructValue, TupleValue, cloneValue, coercerFor, defaultValue, maskOf, normalise,
+  numberWidth, numberWrapper, represent, toBigint, wrapperFor, type ExternObject, type Scalar, type Value,
 } from './values.ts';
 import type { ActionInfo, LookupResult, Table } from './tables.ts';
 import type { ExternRuntime } from './extern-calls.ts';
@@ -40,11 +40,8 @@ export class ParserReject {
   constructor(readonly error: string) {}
 }
 
-/** The result of `t.apply()`. */
-export interface ApplyResult {
-  readonly hit: boolean;
-  readonly action: ActionDecl;
-}
+/** The result of `t.apply()`: the table's lookup result itself (no allocation per apply). */
+export type ApplyResult = LookupResult;
 
 /** Slots of the running function (action, apply body, parser run). */
 export class FunctionScope {
@@ -102,7 +99,7 @@ function fieldIndex(t: P4Type, name: string, span: Span): number {
 /** Flattens a value into (value, width) pairs in declaration order, as hash and digest data. */
 export function flattenValue(v: Value, t: P4Type, out: { value: bigint; width: number }[] = []): { value: bigint; width: number }[] {
   if (v instanceof HeaderValue) {
-    v.type.fields.forEach((f, i) => out.push({ value: v.fields[i]!, width: widthOf(f.type) }));
+    v.type.fields.forEach((f, i) => out.push({ value: toBigint(v.fields[i]!), width: widthOf(f.type) }));
   } else if (v instanceof StructValue) {
     v.type.fields.forEach((f, i) => flattenValue(v.fields[i], f.type, out));
   } else if (v instanceof TupleValue) {
@@ -111,8 +108,29 @@ export function flattenValue(v: Value, t: P4Type, out: { value: bigint; width: n
     out.push({ value: v ? 1n : 0n, width: 1 });
   } else if (typeof v === 'bigint') {
     out.push({ value: t.kind === 'int' ? BigInt.asUintN(t.width, v) : v, width: widthOf(t) });
+  } else if (typeof v === 'number') {
+    out.push({ value: BigInt(v), width: widthOf(t) });
   }
   return out;
+}
+
+/** A getter of a value of type `t` as a bigint (numbers converted, booleans as 1n/0n). */
+function bigGetter(g: Getter, t: P4Type): (f: Frame) => bigint {
+  if (numberWidth(t) !== undefined) return (f) => BigInt(g(f) as number);
+  if (t.kind === 'bool') return (f) => (g(f) ? 1n : 0n);
+  return g as (f: Frame) => bigint;
+}
+
+/** A getter of a value of type `t` as a number modulo 2^width (width ≤ 32). */
+function numberGetter(g: Getter, t: P4Type, width: number): (f: Frame) => number {
+  const nw = numberWidth(t);
+  if (nw !== undefined) {
+    if (nw <= width) return g as (f: Frame) => number;
+    const wrap = numberWrapper(width);
+    return (f) => wrap(g(f) as number);
+  }
+  if (t.kind === 'bool') return (f) => (g(f) ? 1 : 0);
+  return (f) => Number(BigInt.asUintN(width, toBigint(g(f))));
 }
 
 export class BlockCompiler {
@@ -122,12 +140,12 @@ export class BlockCompiler {
   expr(e: Expression, fn: FunctionScope): Getter {
     const t = e.type;
     if (e.constValue !== undefined && e.kind !== 'call') {
-      const c: Value = typeof e.constValue === 'bigint' ? normalise(e.constValue, t) : e.constValue;
+      const c: Value = typeof e.constValue === 'bigint' ? represent(e.constValue, t) : e.constValue;
       return () => c;
     }
     switch (e.kind) {
       case 'int': {
-        const c = normalise(e.value, t);
+        const c = represent(e.value, t);
         return () => c;
       }
       case 'bool': {
@@ -147,34 +165,24 @@ export class BlockCompiler {
         const index = this.expr(e.index, fn);
         return (f) => {
           const s = base(f) as StackValue;
-          const i = Number(index(f) as bigint);
+          const i = Number(index(f) as Scalar);
           const h = s.elements[i];
           if (h === undefined) throw new ParserReject('StackOutOfBounds');
           return h;
         };
       }
-      case 'slice': {
-        const base = this.expr(e.expr, fn);
-        const lo = BigInt(e.loValue ?? 0);
-        const mask = maskOf((e.hiValue ?? 0) - (e.loValue ?? 0) + 1);
-        const bt = typeOf(e.expr);
-        const unsignedWidth = bt.kind === 'int' ? bt.width : undefined;
-        return (f) => {
-          let v = base(f) as bigint;
-          if (unsignedWidth !== undefined) v = BigInt.asUintN(unsignedWidth, v);
-          return (v >> lo) & mask;
-        };
-      }
+      case 'slice':
+        return sliceReader(this.expr(e.expr, fn), typeOf(e.expr), e.loValue ?? 0, e.hiValue ?? 0);
       case 'call':
         return this.call(e, fn);
       case 'unary':
-        return this.unary(e.op, this.expr(e.operand, fn), typeOf(e));
+        return this.unary(e.op, e.operand, typeOf(e), fn);
       case 'binary':
         return this.binary(e, fn);
       case 'ternary': {
         const c = this.expr(e.cond, fn);
-        const a = this.expr(e.then, fn);
-        const b = this.expr(e.else, fn);
+        const a = this.exprAs(e.then, typeOf(e), fn);
+        const b = this.exprAs(e.else, typeOf(e), fn);
         return (f) => (c(f) ? a(f) : b(f));
       }
       case 'cast':
@@ -184,10 +192,12 @@ export class BlockCompiler {
         const types = e.elements.map(typeOf);
         const lt = typeOf(e);
         if (lt.kind === 'struct' || lt.kind === 'headerUnion') {
-          return (f) => new StructValue(lt, items.map((g, i) => normalised(cloneValue(g(f)), lt.fields[i]?.type)));
+          const conv = lt.fields.map((x) => coercerFor(x.type));
+          return (f) => new StructValue(lt, items.map((g, i) => (conv[i] ?? identity)(cloneValue(g(f)))));
         }
         if (lt.kind === 'header') {
-          return (f) => new HeaderValue(lt, true, items.map((g, i) => normalise(g(f) as bigint, lt.fields[i]?.type)));
+          const conv = lt.fields.map((x) => coercerFor(x.type));
+          return (f) => new HeaderValue(lt, true, items.map((g, i) => (conv[i] ?? identity)(g(f)) as Scalar));
         }
         return (f) => new TupleValue(types, items.map((g) => g(f)));
       }
@@ -197,6 +207,45 @@ export class BlockCompiler {
       case 'default':
         throw new TargetError('TARGET_RUNTIME', `a ${e.kind} expression has no value here`, { location: spanLocation(e.span) });
     }
+  }
+
+  /**
+   * `e` in the representation of `t` (a number or a bigint): most expressions already have it;
+   * an unsized literal or an operand of another type is converted.
+   */
+  exprAs(e: Expression, t: P4Type, fn: FunctionScope): Getter {
+    if (typeof e.constValue === 'bigint' && e.kind !== 'call') {
+      const c = represent(e.constValue, t);
+      return () => c;
+    }
+    const et = typeOf(e);
+    const g = this.expr(e, fn);
+    const isInteger = (x: P4Type): boolean => x.kind === 'bit' || x.kind === 'int' || x.kind === 'infint' || (x.kind === 'enum' && x.underlying !== undefined);
+    if (!isInteger(t) || !isInteger(et)) return g;
+    if ((numberWidth(et) === undefined) === (numberWidth(t) === undefined)) return g;
+    const conv = coercerFor(t);
+    return (f) => conv(g(f));
+  }
+
+  /** An integer operand as a number modulo 2^width; constants are converted once. */
+  private numberOperand(e: Expression, width: number, fn: FunctionScope): (f: Frame) => number {
+    if (typeof e.constValue === 'bigint' && e.kind !== 'call') {
+      const c = Number(BigInt.asUintN(width, e.constValue));
+      return () => c;
+    }
+    return numberGetter(this.expr(e, fn), typeOf(e), width);
+  }
+
+  /** An integer operand as a bigint, normalised to `t` when `t` is given. */
+  private bigOperand(e: Expression, fn: FunctionScope, t?: P4Type): (f: Frame) => bigint {
+    if (typeof e.constValue === 'bigint' && e.kind !== 'call') {
+      const c = t === undefined ? normalise(e.constValue, typeOf(e)) : normalise(e.constValue, t);
+      return () => c;
+    }
+    const g = bigGetter(this.expr(e, fn), typeOf(e));
+    if (t === undefined) return g;
+    const w = wrapperFor(t);
+    return (f) => w(g(f));
   }
 
   private nameGetter(e: NameExpr, fn: FunctionScope): Getter {
@@ -209,7 +258,7 @@ export class BlockCompiler {
     if (d.kind === 'const') {
       const v = d.constValue;
       if (v === undefined) throw new TargetError('TARGET_RUNTIME', `constant '${d.name}' has no value`, { location: spanLocation(e.span) });
-      const c: Value = typeof v === 'bigint' ? normalise(v, d.type) : v;
+      const c: Value = typeof v === 'bigint' ? represent(v, d.type) : v;
       return () => c;
     }
     const ext = this.env.externs.get(d);
@@ -222,18 +271,18 @@ export class BlockCompiler {
     switch (r?.kind) {
       case 'field': {
         const base = this.expr(e.expr, fn);
-        const i = fieldIndex(typeOf(e.expr), e.member, e.span);
-        return (f) => {
-          const v = base(f);
-          return v instanceof HeaderValue ? v.fields[i] : (v as StructValue).fields[i];
-        };
+        const bt = typeOf(e.expr);
+        const i = fieldIndex(bt, e.member, e.span);
+        // The static type says which class the base is: no test per access.
+        if (bt.kind === 'header') return (f) => (base(f) as HeaderValue).fields[i];
+        return (f) => (base(f) as StructValue).fields[i];
       }
       case 'enumMember': {
         const t = typeOf(e);
         if (t.kind === 'enum' && t.underlying !== undefined) {
           const member = t.decl.members.find((m) => m.name === e.member);
           const v = member?.value?.constValue;
-          const c = typeof v === 'bigint' ? normalise(v, t.underlying) : 0n;
+          const c = represent(typeof v === 'bigint' ? v : 0n, t.underlying);
           return () => c;
         }
         const name = e.member;
@@ -247,15 +296,16 @@ export class BlockCompiler {
         const base = this.expr(e.expr, fn);
         if (r.field === 'hit') return (f) => (base(f) as unknown as ApplyResult).hit;
         if (r.field === 'miss') return (f) => !(base(f) as unknown as ApplyResult).hit;
-        return (f) => (base(f) as unknown as ApplyResult).action as unknown as Value;
+        return (f) => (base(f) as unknown as ApplyResult).call.action.decl as unknown as Value;
       }
       case 'stackProperty': {
         const base = this.expr(e.expr, fn);
+        const asType = coercerFor(typeOf(e));
         switch (r.property) {
           case 'size':
-            return (f) => BigInt((base(f) as StackValue).elements.length);
+            return (f) => asType(BigInt((base(f) as StackValue).elements.length));
           case 'lastIndex':
-            return (f) => BigInt((base(f) as StackValue).nextIndex - 1) & maskOf(32);
+            return (f) => asType(BigInt((base(f) as StackValue).nextIndex - 1) & maskOf(32));
           case 'next':
             return (f) => {
               const s = base(f) as StackValue;
@@ -279,99 +329,229 @@ export class BlockCompiler {
     throw unsupported(`the member access '.${e.member}'`, e.span);
   }
 
-  private unary(op: string, operand: Getter, t: P4Type): Getter {
-    switch (op) {
-      case '!':
-        return (f) => !operand(f);
-      case '~': {
-        const wrap = wrapperFor(t);
-        return (f) => wrap(~(operand(f) as bigint));
-      }
-      case '-': {
-        const wrap = wrapperFor(t);
-        return (f) => wrap(-(operand(f) as bigint));
-      }
-      default:
-        return operand;
+  private unary(op: string, operandExpr: Expression, t: P4Type, fn: FunctionScope): Getter {
+    if (op === '!') {
+      const operand = this.expr(operandExpr, fn);
+      return (f) => !operand(f);
     }
+    if (op !== '~' && op !== '-') return this.expr(operandExpr, fn);
+    const nw = numberWidth(t);
+    if (nw !== undefined) {
+      const operand = this.numberOperand(operandExpr, nw, fn);
+      const wrap = numberWrapper(nw);
+      return op === '~' ? (f) => wrap(~operand(f)) : (f) => wrap(-operand(f));
+    }
+    const operand = this.bigOperand(operandExpr, fn);
+    const wrap = wrapperFor(t);
+    return op === '~' ? (f) => wrap(~operand(f)) : (f) => wrap(-operand(f));
   }
 
   private binary(e: Extract<Expression, { kind: 'binary' }>, fn: FunctionScope): Getter {
-    const l = this.expr(e.left, fn);
-    const r = this.expr(e.right, fn);
     const t = typeOf(e);
     const lt = typeOf(e.left);
     const rt = typeOf(e.right);
     // Operands of comparisons meet at the sized type (an unsized literal takes the other's width).
     const common = lt.kind === 'infint' ? rt : lt;
     switch (e.op) {
-      case '&&':
+      case '&&': {
+        const l = this.expr(e.left, fn);
+        const r = this.expr(e.right, fn);
         return (f) => (l(f) as boolean) && (r(f) as boolean);
-      case '||':
+      }
+      case '||': {
+        const l = this.expr(e.left, fn);
+        const r = this.expr(e.right, fn);
         return (f) => (l(f) as boolean) || (r(f) as boolean);
+      }
       case '==':
-      case '!=': {
-        const w = wrapperFor(common);
-        const eq = (a: Value, b: Value): boolean => {
-          if (typeof a === 'bigint' && typeof b === 'bigint') return w(a) === w(b);
-          if (a instanceof HeaderValue && b instanceof HeaderValue) {
-            return a.valid === b.valid && (!a.valid || a.fields.every((x, i) => x === b.fields[i]));
-          }
-          return a === b;
-        };
-        return e.op === '==' ? (f) => eq(l(f), r(f)) : (f) => !eq(l(f), r(f));
+      case '!=':
+      case '<':
+      case '<=':
+      case '>':
+      case '>=':
+        return this.comparison(e, common, fn);
+      case '++':
+        return this.concat(e, t, lt, rt, fn);
+      default:
+        break;
+    }
+    const nw = numberWidth(t);
+    if (nw !== undefined) return this.numberArithmetic(e, nw, fn);
+    return this.bigArithmetic(e, t, fn);
+  }
+
+  private comparison(e: Extract<Expression, { kind: 'binary' }>, common: P4Type, fn: FunctionScope): Getter {
+    const nw = numberWidth(common);
+    const isInteger = nw !== undefined || common.kind === 'bit' || common.kind === 'int' || common.kind === 'infint' ||
+      (common.kind === 'enum' && common.underlying !== undefined);
+    if (nw !== undefined || isInteger) {
+      const [l, r] = nw !== undefined
+        ? [this.numberOperand(e.left, nw, fn), this.numberOperand(e.right, nw, fn)]
+        : [this.bigOperand(e.left, fn, common), this.bigOperand(e.right, fn, common)];
+      const lx = l as (f: Frame) => Scalar;
+      const rx = r as (f: Frame) => Scalar;
+      switch (e.op) {
+        case '==':
+          return (f) => lx(f) === rx(f);
+        case '!=':
+          return (f) => lx(f) !== rx(f);
+        case '<':
+          return (f) => lx(f) < rx(f);
+        case '<=':
+          return (f) => lx(f) <= rx(f);
+        case '>':
+          return (f) => lx(f) > rx(f);
+        default:
+          return (f) => lx(f) >= rx(f);
       }
-      case '<': {
-        const w = wrapperFor(common);
-        return (f) => w(l(f) as bigint) < w(r(f) as bigint);
+    }
+    const l = this.expr(e.left, fn);
+    const r = this.expr(e.right, fn);
+    const eq = (a: Value, b: Value): boolean => {
+      if (a instanceof HeaderValue && b instanceof HeaderValue) {
+        return a.valid === b.valid && (!a.valid || a.fields.every((x, i) => x === b.fields[i]));
       }
-      case '<=': {
-        const w = wrapperFor(common);
-        return (f) => w(l(f) as bigint) <= w(r(f) as bigint);
-      }
-      case '>': {
-        const w = wrapperFor(common);
-        return (f) => w(l(f) as bigint) > w(r(f) as bigint);
-      }
-      case '>=': {
-        const w = wrapperFor(common);
-        return (f) => w(l(f) as bigint) >= w(r(f) as bigint);
-      }
-      case '+': {
-        const wrap = wrapperFor(t);
-        return (f) => wrap((l(f) as bigint) + (r(f) as bigint));
-      }
-      case '-': {
-        const wrap = wrapperFor(t);
-        return (f) => wrap((l(f) as bigint) - (r(f) as bigint));
-      }
-      case '*': {
-        const wrap = wrapperFor(t);
-        return (f) => wrap((l(f) as bigint) * (r(f) as bigint));
-      }
+      return a === b;
+    };
+    if (e.op === '==') return (f) => eq(l(f), r(f));
+    if (e.op === '!=') return (f) => !eq(l(f), r(f));
+    throw unsupported(`'${e.op}' on ${common.kind} values`, e.span);
+  }
+
+  /** `a ++ b`: the left operand's bits above the right's. */
+  private concat(e: Extract<Expression, { kind: 'binary' }>, t: P4Type, lt: P4Type, rt: P4Type, fn: FunctionScope): Getter {
+    const lw = widthOf(lt);
+    const rw = widthOf(rt);
+    const nw = numberWidth(t);
+    if (nw !== undefined) {
+      const l = this.numberOperand(e.left, lw, fn);
+      const r = this.numberOperand(e.right, rw, fn);
+      const scale = 2 ** rw;
+      return (f) => l(f) * scale + r(f);
+    }
+    const wrap = wrapperFor(t);
+    // Up to 53 bits of unsigned operands fit a double exactly: one bigint conversion at the end.
+    if (t.kind === 'bit' && lw + rw <= 53 && lw <= 32 && rw <= 32) {
+      const l = this.numberOperand(e.left, lw, fn);
+      const r = this.numberOperand(e.right, rw, fn);
+      const scale = 2 ** rw;
+      return (f) => BigInt(l(f) * scale + r(f));
+    }
+    const rwBig = BigInt(rw);
+    const rmask = maskOf(rw);
+    const lRaw = this.bigOperand(e.left, fn);
+    const rRaw = this.bigOperand(e.right, fn);
+    // Unsigned operands are in range already: shift and or, nothing to mask.
+    if (t.kind === 'bit' && lt.kind === 'bit' && rt.kind === 'bit') return (f) => (lRaw(f) << rwBig) | rRaw(f);
+    return (f) => {
+      const lv = BigInt.asUintN(lw, lRaw(f));
+      return wrap((lv << rwBig) | (rRaw(f) & rmask));
+    };
+  }
+
+  /** Arithmetic on bit<W ≤ 32> as numbers: every result is reduced modulo 2^W. */
+  private numberArithmetic(e: Extract<Expression, { kind: 'binary' }>, width: number, fn: FunctionScope): Getter {
+    const wrap = numberWrapper(width);
+    if (e.op === '<<' || e.op === '>>') {
+      const l = this.numberOperand(e.left, width, fn);
+      const r = this.shiftAmount(e.right, fn);
+      if (e.op === '<<') return (f) => {
+        const s = r(f);
+        return s >= width ? 0 : wrap(l(f) << s);
+      };
+      return (f) => {
+        const s = r(f);
+        return s >= width ? 0 : l(f) >>> s;
+      };
+    }
+    const l = this.numberOperand(e.left, width, fn);
+    const r = this.numberOperand(e.right, width, fn);
+    switch (e.op) {
+      case '+':
+        return (f) => wrap(l(f) + r(f));
+      case '-':
+        return (f) => wrap(l(f) - r(f));
+      case '*':
+        return (f) => wrap(Math.imul(l(f), r(f)));
       case '/':
         return (f) => {
-          const d = r(f) as bigint;
-          return d === 0n ? 0n : normalise((l(f) as bigint) / d, t);
+          const d = r(f);
+          return d === 0 ? 0 : Math.floor(l(f) / d);
         };
       case '%':
         return (f) => {
-          const d = r(f) as bigint;
-          return d === 0n ? 0n : normalise((l(f) as bigint) % d, t);
+          const d = r(f);
+          return d === 0 ? 0 : l(f) % d;
+        };
+      case '&':
+        return (f) => (l(f) & r(f)) >>> 0;
+      case '|':
+        return (f) => (l(f) | r(f)) >>> 0;
+      case '^':
+        return (f) => (l(f) ^ r(f)) >>> 0;
+      case '|+|': {
+        const max = 2 ** width - 1;
+        return (f) => Math.min(l(f) + r(f), max);
+      }
+      case '|-|':
+        return (f) => Math.max(l(f) - r(f), 0);
+      default:
+        throw unsupported(`the operator '${e.op}'`, e.span);
+    }
+  }
+
+  /** A shift amount as a number (amounts beyond any width stay beyond it). */
+  private shiftAmount(e: Expression, fn: FunctionScope): (f: Frame) => number {
+    if (typeof e.constValue === 'bigint' && e.kind !== 'call') {
+      const c = Number(e.constValue);
+      return () => c;
+    }
+    const rt = typeOf(e);
+    const g = this.expr(e, fn);
+    if (numberWidth(rt) !== undefined) return g as (f: Frame) => number;
+    return (f) => Number(toBigint(g(f)));
+  }
+
+  /** Arithmetic on bigints: wider bit<W>, int<W> and arbitrary-precision integers. */
+  private bigArithmetic(e: Extract<Expression, { kind: 'binary' }>, t: P4Type, fn: FunctionScope): Getter {
+    const l = this.bigOperand(e.left, fn);
+    const r = this.bigOperand(e.right, fn);
+    switch (e.op) {
+      case '+': {
+        const wrap = wrapperFor(t);
+        return (f) => wrap(l(f) + r(f));
+      }
+      case '-': {
+        const wrap = wrapperFor(t);
+        return (f) => wrap(l(f) - r(f));
+      }
+      case '*': {
+        const wrap = wrapperFor(t);
+        return (f) => wrap(l(f) * r(f));
+      }
+      case '/':
+        return (f) => {
+          const d = r(f);
+          return d === 0n ? 0n : normalise(l(f) / d, t);
+        };
+      case '%':
+        return (f) => {
+          const d = r(f);
+          return d === 0n ? 0n : normalise(l(f) % d, t);
         };
       // Operands are already normalised to the (common) type: the result stays in range.
       case '&':
-        return (f) => (l(f) as bigint) & (r(f) as bigint);
+        return (f) => l(f) & r(f);
       case '|':
-        return (f) => (l(f) as bigint) | (r(f) as bigint);
+        return (f) => l(f) | r(f);
       case '^':
-        return (f) => (l(f) as bigint) ^ (r(f) as bigint);
+        return (f) => l(f) ^ r(f);
       case '|+|':
       case '|-|': {
         const [min, max] = t.kind === 'int' ? [-(1n << BigInt(t.width - 1)), (1n << BigInt(t.width - 1)) - 1n] : [0n, maskOf(widthOf(t))];
         const sign = e.op === '|+|' ? 1n : -1n;
         return (f) => {
-          const v = (l(f) as bigint) + sign * (r(f) as bigint);
+          const v = l(f) + sign * r(f);
           return v < min ? min : v > max ? max : v;
         };
       }
@@ -379,46 +559,62 @@ export class BlockCompiler {
         const w = BigInt(widthOf(t));
         const wrap = wrapperFor(t);
         return (f) => {
-          const s = r(f) as bigint;
-          if (t.kind === 'infint') return (l(f) as bigint) << s;
-          return s >= w ? 0n : wrap((l(f) as bigint) << s);
+          const s = r(f);
+          if (t.kind === 'infint') return l(f) << s;
+          return s >= w ? 0n : wrap(l(f) << s);
         };
       }
       case '>>': {
         const w = BigInt(widthOf(t));
         const wrap = wrapperFor(t);
         return (f) => {
-          const s = r(f) as bigint;
-          const v = l(f) as bigint;
+          const s = r(f);
+          const v = l(f);
           if (t.kind === 'infint') return v >> s;
           if (s >= w) return t.kind === 'int' && v < 0n ? -1n : 0n;
           return wrap(v >> s);
         };
       }
-      case '++': {
-        const rw = BigInt(widthOf(rt));
-        const rmask = maskOf(widthOf(rt));
-        const lw = widthOf(lt);
-        const wrap = wrapperFor(t);
-        return (f) => {
-          const lv = BigInt.asUintN(lw, l(f) as bigint);
-          return wrap((lv << rw) | ((r(f) as bigint) & rmask));
-        };
-      }
+      default:
+        throw unsupported(`the operator '${e.op}'`, e.span);
     }
   }
 
   private cast(inner: Getter, from: P4Type, to: P4Type): Getter {
-    if (to.kind === 'bool') return (f) => (inner(f) as bigint) !== 0n;
+    const fromNumber = numberWidth(from);
+    if (to.kind === 'bool') {
+      if (fromNumber !== undefined) return (f) => (inner(f) as number) !== 0;
+      return (f) => (inner(f) as bigint) !== 0n;
+    }
+    const toNumber = numberWidth(to);
     if (to.kind === 'bit' || to.kind === 'int') {
-      if (from.kind === 'bool') return (f) => ((inner(f) as boolean) ? 1n : 0n);
+      if (from.kind === 'bool') {
+        if (toNumber !== undefined) return (f) => ((inner(f) as boolean) ? 1 : 0);
+        return (f) => ((inner(f) as boolean) ? 1n : 0n);
+      }
       const fromInt = from.kind === 'int' ? from.width : undefined;
+      if (toNumber !== undefined) {
+        if (fromNumber !== undefined) {
+          if (fromNumber <= toNumber) return inner;
+          const wrap = numberWrapper(toNumber);
+          return (f) => wrap(inner(f) as number);
+        }
+        // int<W> → bit<V> of another width goes through bit<W> first (P4_16 §8.11.1).
+        if (fromInt !== undefined && toNumber > fromInt) return (f) => Number(BigInt.asUintN(fromInt, inner(f) as bigint));
+        return (f) => Number(BigInt.asUintN(toNumber, toBigint(inner(f))));
+      }
       const wrap = wrapperFor(to);
-      // int<W> → bit<V> of another width goes through bit<W> first (P4_16 §8.11.1).
+      if (fromNumber !== undefined) {
+        if (to.kind === 'bit') return (f) => BigInt(inner(f) as number);
+        return (f) => wrap(BigInt(inner(f) as number));
+      }
       if (fromInt !== undefined && to.kind === 'bit') return (f) => wrap(BigInt.asUintN(fromInt, inner(f) as bigint));
       return (f) => wrap(inner(f) as bigint);
     }
-    if (to.kind === 'enum' && to.underlying !== undefined) return (f) => normalise(inner(f) as bigint, to.underlying);
+    if (to.kind === 'enum' && to.underlying !== undefined) {
+      const conv = coercerFor(to.underlying);
+      return (f) => conv(inner(f));
+    }
     return inner;
   }
 
@@ -429,7 +625,7 @@ export class BlockCompiler {
       case 'name': {
         const d = e.decl;
         if (d === undefined) throw new TargetError('TARGET_RUNTIME', `unresolved name '${e.name}'`, { location: spanLocation(e.span) });
-        const wrap = wrapperFor(t);
+        const wrap = coercerFor(t);
         const local = fn.slots.get(d);
         if (local !== undefined) {
           return { get: (f) => f.local[local], set: (f, v) => void (f.local[local] = assignable(f.local[local], v, wrap)) };
@@ -446,16 +642,29 @@ export class BlockCompiler {
           return { get, set: (f, v) => (get(f) as HeaderValue).copyFrom(v as HeaderValue) };
         }
         const base = this.expr(e.expr, fn);
-        const i = fieldIndex(typeOf(e.expr), e.member, e.span);
-        const wrap = wrapperFor(t);
+        const bt = typeOf(e.expr);
+        const i = fieldIndex(bt, e.member, e.span);
+        const wrap = coercerFor(t);
+        // Header fields hold integers only: a boolean is stored as 1/0 in the field's representation.
+        const one = represent(1n, numberWidth(t) === undefined ? undefined : t);
+        const zero = represent(0n, numberWidth(t) === undefined ? undefined : t);
+        const get = (f: Frame): Value => {
+          const o = base(f);
+          return o instanceof HeaderValue ? o.fields[i] : (o as StructValue).fields[i];
+        };
+        if (bt.kind === 'header') {
+          return {
+            get: (f) => (base(f) as HeaderValue).fields[i],
+            set: (f, v) => {
+              (base(f) as HeaderValue).fields[i] = (typeof v === 'boolean' ? (v ? one : zero) : wrap(v)) as Scalar;
+            },
+          };
+        }
         return {
-          get: (f) => {
-            const o = base(f);
-            return o instanceof HeaderValue ? o.fields[i] : (o as StructValue).fields[i];
-          },
+          get,
           set: (f, v) => {
             const o = base(f);
-            if (o instanceof HeaderValue) o.fields[i] = typeof v === 'boolean' ? (v ? 1n : 0n) : wrap(v as bigint);
+            if (o instanceof HeaderValue) o.fields[i] = (typeof v === 'boolean' ? (v ? one : zero) : wrap(v)) as Scalar;
             else {
               const s = o as StructValue;
               s.fields[i] = assignable(s.fields[i], v, wrap);
@@ -469,15 +678,31 @@ export class BlockCompiler {
       }
       case 'slice': {
         const base = this.lvalue(e.expr, fn);
-        const lo = BigInt(e.loValue ?? 0);
-        const mask = maskOf((e.hiValue ?? 0) - (e.loValue ?? 0) + 1);
+        const loValue = e.loValue ?? 0;
+        const hiValue = e.hiValue ?? 0;
         const bt = typeOf(e.expr);
         const bw = widthOf(bt);
+        const get = sliceReader(base.get, bt, loValue, hiValue);
+        const sliceWidth = hiValue - loValue + 1;
+        if (numberWidth(bt) !== undefined) {
+          const field = sliceWidth >= 32 ? 0xffffffff : (2 ** sliceWidth - 1) * 2 ** loValue;
+          const sliceWrap = numberWrapper(sliceWidth);
+          return {
+            get,
+            set: (f, v) => {
+              const old = base.get(f) as number;
+              const nv = sliceWrap(typeof v === 'number' ? v : Number(BigInt.asUintN(sliceWidth, toBigint(v))));
+              base.set(f, ((old & ~field) | (nv * 2 ** loValue)) >>> 0);
+            },
+          };
+        }
+        const lo = BigInt(loValue);
+        const mask = maskOf(sliceWidth);
         return {
-          get: (f) => ((BigInt.asUintN(bw, base.get(f) as bigint)) >> lo) & mask,
+          get,
           set: (f, v) => {
             const old = BigInt.asUintN(bw, base.get(f) as bigint);
-            base.set(f, (old & ~(mask << lo)) | (((v as bigint) & mask) << lo));
+            base.set(f, (old & ~(mask << lo)) | ((toBigint(v) & mask) << lo));
           },
         };
       }
@@ -517,7 +742,7 @@ export class BlockCompiler {
         const push = target.method === 'push_front';
         return (f) => {
           const s = stack(f) as StackValue;
-          const n = Number(count(f) as bigint);
+          const n = Number(count(f) as Scalar);
           const els = s.elements;
           if (push) {
             for (let i = els.length - 1; i >= 0; i--) {
@@ -563,20 +788,24 @@ export class BlockCompiler {
       const a = e.args[i];
       if (a === undefined) throw new TargetError('TARGET_RUNTIME', `missing argument '${p.name}'`, { location: spanLocation(e.span) });
       if (p.direction === 'out' || p.direction === 'inout') return { param: p, lv: this.lvalue(a, fn), get: undefined };
-      return { param: p, lv: undefined, get: this.expr(a, fn) };
+      // An argument takes the parameter's type (an unsized literal becomes a bit<W> value).
+      return { param: p, lv: undefined, get: this.exprAs(a, p.type!, fn) };
     });
     const body = this.actionBodies.get(decl)!;
+    const n = args.length;
     return (f) => {
       const local: Value[] = new Array(body.scope.size);
-      args.forEach((a, i) => {
+      for (let i = 0; i < n; i++) {
+        const a = args[i]!;
         const slot = body.paramSlots[i]!;
         if (a.get !== undefined) local[slot] = cloneValue(a.get(f));
         else local[slot] = a.param.direction === 'inout' ? cloneValue(a.lv!.get(f)) : defaultValue(a.param.type!);
-      });
+      }
       body.run({ block: f.block, local, packet: f.packet });
-      args.forEach((a, i) => {
+      for (let i = 0; i < n; i++) {
+        const a = args[i]!;
         if (a.lv !== undefined) a.lv.set(f, local[body.paramSlots[i]!]);
-      });
+      }
       return undefined;
     };
   }
@@ -595,18 +824,29 @@ export class BlockCompiler {
       holder.exec!(f);
     };
     this.actionBodies.set(decl, { scope, paramSlots, run });
+    // Actions do not recurse (P4_16 §6.8): one frame and locals array per action serve every run;
+    // parameters are bound and variables initialised before they are read.
+    const local: Value[] = new Array(scope.size);
+    let frame: { block: Value[]; local: Value[]; packet: Frame['packet'] } | undefined;
     const controlPlane = decl.params.filter((p) => p.direction === 'none');
+    // Control-plane arguments are bigints, checked against the parameter widths when the entry was
+    // written: a bit<W ≤ 32> parameter takes the number, any other the bigint as it is.
+    const binders = decl.params.map((p, i) => ({
+      slot: paramSlots[i]!,
+      type: p.type!,
+      fromControlPlane: p.direction === 'none',
+      conv: numberWidth(p.type) === undefined ? identity : (v: Value): Value => (typeof v === 'bigint' ? Number(v) : v),
+    }));
     const info: ActionInfo = {
       name: controlPlaneName(this.env.topLevelActions.has(decl) ? '' : this.env.prefix, decl),
       decl,
       params: controlPlane.map((p) => ({ name: p.name, width: widthOf(p.type!) })),
       run: (f, args) => {
-        const local: Value[] = new Array(scope.size);
         let k = 0;
-        decl.params.forEach((p, i) => {
-          local[paramSlots[i]!] = p.direction === 'none' ? args[k++] : defaultValue(p.type!);
-        });
-        holder.exec!({ block: f.block, local, packet: f.packet });
+        for (const b of binders) local[b.slot] = b.fromControlPlane ? b.conv(args[k++]) : defaultValue(b.type);
+        if (frame === undefined || frame.block !== f.block) frame = { block: f.block, local, packet: f.packet };
+        else frame.packet = f.packet;
+        holder.exec!(frame);
       },
     };
     this.env.actions.set(decl, info);
@@ -616,25 +856,33 @@ export class BlockCompiler {
 
   private tableApply(decl: TableDecl, table: Table, fn: FunctionScope): Getter {
     const keyProp = decl.properties.find((p) => p.kind === 'key');
-    const keys = (keyProp?.kind === 'key' ? keyProp.elements : []).map((k: KeyElement) => {
+    // Key values as the table looks them up: numbers for fields of 32 bits or less, else bigints.
+    const keys = (keyProp?.kind === 'key' ? keyProp.elements : []).map((k: KeyElement, i): ((f: Frame) => Scalar) => {
       const g = this.expr(k.expr, fn);
       const kt = typeOf(k.expr);
-      if (kt.kind === 'bool') return (f: Frame) => ((g(f) as boolean) ? 1n : 0n);
-      if (kt.kind === 'int') return (f: Frame) => BigInt.asUintN(kt.width, g(f) as bigint);
-      return g as (f: Frame) => bigint;
+      const width = table.keys[i]!.width;
+      if (table.numberKeys[i]!) {
+        if (kt.kind === 'bool') return (f) => ((g(f) as boolean) ? 1 : 0);
+        return numberGetter(g, kt, width);
+      }
+      if (kt.kind === 'bool') return (f) => ((g(f) as boolean) ? 1n : 0n);
+      if (kt.kind === 'int') return (f) => BigInt.asUintN(kt.width, g(f) as bigint);
+      return bigGetter(g, kt);
     });
     const runtime = this.env.runtime;
+    const n = keys.length;
+    // One key array per call site, refilled on every apply: lookups do not keep it.
+    const key: Scalar[] = new Array(n);
     return (f) => {
-      const key: bigint[] = new Array(keys.length);
-      for (let i = 0; i < keys.length; i++) key[i] = keys[i]!(f);
-      const result: LookupResult = table.lookup(key);
+      for (let i = 0; i < n; i++) key[i] = keys[i]!(f);
+      const result: LookupResult = table.lookupScalars(key);
       if (result.entry !== undefined && table.hasDirectCounter) {
         result.entry.packets += 1n;
         result.entry.bytes += BigInt(f.packet.ingressLength);
       }
-      runtime.traceTable(f, table, key, result);
+      if (f.packet.trace !== undefined) runtime.traceTable(f, table, key, result);
       result.call.action.run(f, result.call.args);
-      return { hit: result.hit, action: result.call.action.decl } as unknown as Value;
+      return result as unknown as Value;
     };
   }
 
@@ -658,6 +906,8 @@ export class BlockCompiler {
   statement(s: Statement, fn: FunctionScope): Exec {
     switch (s.kind) {
       case 'assign': {
+        const direct = this.directAssignment(s.left, s.right, fn);
+        if (direct !== undefined) return direct;
         const lv = this.lvalue(s.left, fn);
         const rv = this.expr(s.right, fn);
         return (f) => {
@@ -694,7 +944,7 @@ export class BlockCompiler {
         const slot = fn.allocate(s);
         const t = s.type!;
         const init = s.init === undefined ? undefined : this.expr(s.init, fn);
-        const wrap = wrapperFor(t);
+        const wrap = coercerFor(t);
         return (f) => {
           f.local[slot] = init === undefined ? defaultValue(t) : assignable(undefined, init(f), wrap);
           return Flow.Normal;
@@ -703,7 +953,7 @@ export class BlockCompiler {
       case 'const': {
         const slot = fn.allocate(s);
         const v = s.constValue;
-        const c: Value = typeof v === 'bigint' ? normalise(v, s.type) : v;
+        const c: Value = typeof v === 'bigint' ? represent(v, s.type) : v;
         return (f) => {
           f.local[slot] = c;
           return Flow.Normal;
@@ -712,6 +962,34 @@ export class BlockCompiler {
       case 'instantiation':
         throw unsupported('an instantiation inside a block', s.span);
     }
+  }
+
+  /**
+   * An integer assignment to a field whose right side is already in the field's representation
+   * and range (a constant, or a number no wider than the field, or a bigint of the same type):
+   * stored as is, without the conversion a general assignment does.
+   */
+  private directAssignment(left: Expression, right: Expression, fn: FunctionScope): Exec | undefined {
+    if (left.kind !== 'member' || left.resolution?.kind !== 'field') return undefined;
+    const t = typeOf(left);
+    const rt = typeOf(right);
+    const nw = numberWidth(t);
+    const rnw = numberWidth(rt);
+    const isConstant = typeof right.constValue === 'bigint' && right.kind !== 'call';
+    const inRange =
+      (isConstant && (nw !== undefined || t.kind === 'bit' || t.kind === 'int')) ||
+      (nw !== undefined && rnw !== undefined && rnw <= nw) ||
+      (nw === undefined && (t.kind === 'bit' || t.kind === 'int') && rt.kind === t.kind && rt.width === t.width);
+    if (!inRange) return undefined;
+    const bt = typeOf(left.expr);
+    if (bt.kind !== 'header' && bt.kind !== 'struct') return undefined;
+    const base = this.expr(left.expr, fn);
+    const i = fieldIndex(bt, left.member, left.span);
+    const rv = this.exprAs(right, t, fn);
+    return (f) => {
+      (base(f) as HeaderValue | StructValue).fields[i] = rv(f) as Scalar;
+      return Flow.Normal;
+    };
   }
 
   private switchStatement(s: Extract<Statement, { kind: 'switch' }>, fn: FunctionScope): Exec {
@@ -729,8 +1007,9 @@ export class BlockCompiler {
       } else {
         const label = this.expr(c.label, fn);
         const dummy = { block: [], local: [], packet: undefined as never };
-        const lv = label(dummy);
-        m = (v) => (typeof v === 'bigint' ? v === normalise(lv as bigint, st) : v === lv);
+        const raw = label(dummy);
+        const lv = typeof raw === 'bigint' || typeof raw === 'number' ? represent(raw, st) : raw;
+        m = (v) => v === lv;
       }
       pending.push(m);
       if (c.body !== undefined) {
@@ -753,30 +1032,43 @@ export class BlockCompiler {
     if (k.kind === 'default') return () => true;
     const parts = k.kind === 'list' && selectTypes.length > 1 ? k.elements : [k];
     const preds = parts.map((p, i) => this.keysetElement(p, selectTypes[i] ?? typeOf(p), fn));
-    return (values) => preds.every((p, i) => p(values[i]));
+    if (preds.length === 1) {
+      const p0 = preds[0]!;
+      return (values) => p0(values[0]);
+    }
+    const n = preds.length;
+    return (values) => {
+      for (let i = 0; i < n; i++) if (!preds[i]!(values[i])) return false;
+      return true;
+    };
   }
 
   private keysetElement(e: Expression, t: P4Type, fn: FunctionScope): (v: Value) => boolean {
     const dummy = { block: [], local: [], packet: undefined as never };
-    const constant = (x: Expression): bigint => normalise(this.expr(x, fn)(dummy) as bigint, t);
+    const constant = (x: Expression): Value => represent(toBigint(this.expr(x, fn)(dummy)), t);
     switch (e.kind) {
       case 'default':
         return () => true;
       case 'mask': {
-        const mask = constant(e.mask);
-        const value = constant(e.value) & mask;
+        if (numberWidth(t) !== undefined) {
+          const mask = constant(e.mask) as number;
+          const value = ((constant(e.value) as number) & mask) >>> 0;
+          return (v) => (((v as number) & mask) >>> 0) === value;
+        }
+        const mask = toBigint(constant(e.mask));
+        const value = toBigint(constant(e.value)) & mask;
         return (v) => ((v as bigint) & mask) === value;
       }
       case 'range': {
-        const lo = constant(e.lo);
-        const hi = constant(e.hi);
-        return (v) => (v as bigint) >= lo && (v as bigint) <= hi;
+        const lo = constant(e.lo) as Scalar;
+        const hi = constant(e.hi) as Scalar;
+        return (v) => (v as Scalar) >= lo && (v as Scalar) <= hi;
       }
       default: {
         const g = this.expr(e, fn);
         const c = g(dummy);
-        if (typeof c === 'bigint') {
-          const value = normalise(c, t);
+        if (typeof c === 'bigint' || typeof c === 'number') {
+          const value = represent(c, t);
           return (v) => v === value;
         }
         return (v) => v === c;
@@ -784,15 +1076,38 @@ export class BlockCompiler {
     }
   }
 }
+const identity = (v: Value): Value => v;
 
-/** Integer values take the width of their destination; aggregates are copied. */
-function normalised(v: Value, t: P4Type | undefined): Value {
-  return typeof v === 'bigint' ? normalise(v, t) : v;
+/**
+ * Reads bits hi..lo of a value of type `bt`: as a number when the slice has 32 bits or less
+ * (values.ts), else as a bigint.
+ */
+function sliceReader(base: Getter, bt: P4Type, lo: number, hi: number): Getter {
+  const width = hi - lo + 1;
+  const baseNumber = numberWidth(bt) !== undefined;
+  if (width <= 32) {
+    if (baseNumber) {
+      if (width >= 32) return base;
+      const mask = 2 ** width - 1;
+      return (f) => ((base(f) as number) >>> lo) & mask;
+    }
+    const loBig = BigInt(lo);
+    if (lo === 0) return (f) => Number(BigInt.asUintN(width, base(f) as bigint));
+    return (f) => Number(BigInt.asUintN(width, (base(f) as bigint) >> loBig));
+  }
+  const loBig = BigInt(lo);
+  const mask = maskOf(width);
+  const unsignedWidth = bt.kind === 'int' ? bt.width : undefined;
+  return (f) => {
+    let v = base(f) as bigint;
+    if (unsignedWidth !== undefined) v = BigInt.asUintN(unsignedWidth, v);
+    return (v >> loBig) & mask;
+  };
 }
 
 /** What assignment stores: a normalised integer, or a copy of an aggregate written in place. */
-function assignable(old: Value, v: Value, wrap: (v: bigint) => bigint): Value {
-  if (typeof v === 'bigint') return wrap(v);
+function assignable(old: Value, v: Value, wrap: (v: Value) => Value): Value {
+  if (typeof v === 'bigint' || typeof v === 'number') return wrap(v);
   if (old instanceof HeaderValue && v instanceof HeaderValue) {
     old.copyFrom(v);
     return old;

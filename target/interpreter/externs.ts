@@ -30,6 +30,16 @@ export class RegisterArray implements ExternObject {
     if (index < BigInt(this.size)) this.values[Number(index)] = value & maskOf(this.width);
   }
 
+  /** `read` with the index as a number (the data plane's bit<W ≤ 32> values). */
+  readAt(index: number): bigint {
+    return index < this.size ? this.values[index]! : 0n;
+  }
+
+  /** `write` with the index as a number and the value already in range (below 2^width). */
+  writeAt(index: number, value: bigint): void {
+    if (index < this.size) this.values[index] = value;
+  }
+
   checkIndex(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.size) {
       throw new TargetError('OUT_OF_RANGE', `register ${this.name}: index ${index} outside 0..${this.size - 1}`);
@@ -57,9 +67,14 @@ export class CounterArray implements ExternObject {
 
   count(index: bigint, packetBytes: number): void {
     if (index >= BigInt(this.size)) return;
-    const i = Number(index);
-    this.packets[i]! += 1n;
-    this.bytes[i]! += BigInt(packetBytes);
+    this.countAt(Number(index), packetBytes);
+  }
+
+  /** `count` with the index as a number. */
+  countAt(index: number, packetBytes: number): void {
+    if (index >= this.size) return;
+    this.packets[index]! += 1n;
+    this.bytes[index]! += BigInt(packetBytes);
   }
 
   checkIndex(index: number): void {

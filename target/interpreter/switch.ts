@@ -23,7 +23,16 @@ import {
   Table, type ActionCall, type ActionInfo, type FieldMatch, type KeyField, type MatchKind, type TableActionRef,
   type TableEntryData,
 } from './tables.ts';
-import { StructValue, maskOf, zeroFactory, type ExternObject, type Value } from './values.ts';
+import {
+  StructValue, coercerFor, maskOf, numberWidth, represent, resetterFor, zeroFactory, type ExternObject, type Value,
+} from './values.ts';
+
+/** The locals of the frame `invoke` passes: each block keeps its own locals array. */
+const NO_LOCALS: Value[] = [];
+
+function processResult(packet: PacketState, dropReason: string | undefined, output: PacketOutput | undefined): ProcessResult {
+  return { output, dropReason, digests: packet.digests, trace: packet.trace ?? [] };
+}
 
 /** BMv2's default table size when a table declares none. */
 const DEFAULT_TABLE_SIZE = 1024;
@@ -76,14 +85,28 @@ export class V1ModelSwitch {
   /** Every action by control-plane name (a top-level action used by several controls appears once). */
   readonly actions = new Map<string, ActionInfo>();
   private readonly blocks: CompiledBlock[];
+  /** The deparser's output buffer, reset for every packet (process copies what it needs). */
+  private readonly writer = new BitWriter();
   private readonly standardMetadataType: Extract<P4Type, { kind: 'struct' }>;
-  private readonly freshHeaders: () => Value;
-  private readonly freshMetadata: () => Value;
-  private readonly freshStandardMetadata: () => Value;
+  // One set of headers and metadata, reset for every packet: nothing keeps them past process().
+  private readonly headers: Value;
+  private readonly metadata: Value;
+  private readonly standardMetadata: StructValue;
+  private readonly resetHeaders: (v: Value) => void;
+  private readonly resetMetadata: (v: Value) => void;
+  private readonly resetStandardMetadata: (v: Value) => void;
   private readonly clock: () => bigint;
   private readonly tracing: boolean;
   private readonly runtime: ExternRuntime;
   private readonly stdIndex: Readonly<Record<'ingress_port' | 'egress_spec' | 'egress_port' | 'packet_length' | 'ingress_global_timestamp', number>>;
+  /** Standard metadata values in their fields' representations (values.ts). */
+  private readonly stdRep: {
+    readonly ingressPortIsNumber: boolean;
+    readonly packetLengthIsNumber: boolean;
+    readonly timestamp: (v: Value) => Value;
+    readonly egressPort: (v: Value) => Value;
+    readonly dropPort: Value;
+  };
 
   constructor(
     readonly program: CheckedProgram,
@@ -108,9 +131,12 @@ export class V1ModelSwitch {
     if (hdrParam?.type === undefined || metaParam?.type === undefined || stdParam?.type?.kind !== 'struct') {
       throw new TargetError('TARGET_UNSUPPORTED', 'the parser must take (packet_in, out H, inout M, inout standard_metadata_t)');
     }
-    this.freshHeaders = zeroFactory(hdrParam.type);
-    this.freshMetadata = zeroFactory(metaParam.type);
-    this.freshStandardMetadata = zeroFactory(stdParam.type);
+    this.headers = zeroFactory(hdrParam.type)();
+    this.metadata = zeroFactory(metaParam.type)();
+    this.standardMetadata = zeroFactory(stdParam.type)() as StructValue;
+    this.resetHeaders = resetterFor(hdrParam.type);
+    this.resetMetadata = resetterFor(metaParam.type);
+    this.resetStandardMetadata = resetterFor(stdParam.type);
     this.standardMetadataType = stdParam.type;
     const index = (name: string): number => {
       const i = stdParam.type!.kind === 'struct' ? stdParam.type!.fields.findIndex((f) => f.name === name) : -1;
@@ -124,6 +150,14 @@ export class V1ModelSwitch {
       packet_length: index('packet_length'),
       ingress_global_timestamp: index('ingress_global_timestamp'),
     };
+    const stdField = (i: number): P4Type => (stdParam.type as Extract<P4Type, { kind: 'struct' }>).fields[i]!.type;
+    this.stdRep = {
+      ingressPortIsNumber: numberWidth(stdField(this.stdIndex.ingress_port)) !== undefined,
+      packetLengthIsNumber: numberWidth(stdField(this.stdIndex.packet_length)) !== undefined,
+      timestamp: coercerFor(stdField(this.stdIndex.ingress_global_timestamp)),
+      egressPort: coercerFor(stdField(this.stdIndex.egress_port)),
+      dropPort: represent(DROP_PORT, stdField(this.stdIndex.egress_spec)),
+    };
     const topLevelActions = new Set(
       program.program.declarations.filter((d): d is ActionDecl => d.kind === 'action'),
     );
@@ -132,72 +166,89 @@ export class V1ModelSwitch {
 
   // ------------------------------------------------------------------ packets
   process(ingressPort: number, bytes: Uint8Array): ProcessResult {
-    const std = this.freshStandardMetadata() as StructValue;
+    const std = this.standardMetadata;
+    this.resetStandardMetadata(std);
     const at = this.stdIndex;
-    std.fields[at.ingress_port] = BigInt(ingressPort);
-    std.fields[at.packet_length] = BigInt(bytes.length);
-    std.fields[at.ingress_global_timestamp] = this.clock() & maskOf(48);
-    const get = (i: number): bigint => std.fields[i] as bigint;
+    const rep = this.stdRep;
+    std.fields[at.ingress_port] = rep.ingressPortIsNumber ? ingressPort : BigInt(ingressPort);
+    std.fields[at.packet_length] = rep.packetLengthIsNumber ? bytes.length : BigInt(bytes.length);
+    std.fields[at.ingress_global_timestamp] = rep.timestamp(this.clock() & maskOf(48));
+    const emitted = this.writer;
+    emitted.reset();
     const packet: PacketState = {
       bytes,
       cursorBits: 0,
-      emitted: new BitWriter(),
+      emitted,
       truncateTo: undefined,
       digests: [],
       trace: this.tracing ? [] : undefined,
       ingressLength: bytes.length,
       standardMetadata: std,
     };
-    const hdr = this.freshHeaders();
-    const meta = this.freshMetadata();
+    const hdr = this.headers;
+    this.resetHeaders(hdr);
+    const meta = this.metadata;
+    this.resetMetadata(meta);
     const [parser, verify, ingress, egress, compute, deparser] = this.blocks as [
       CompiledBlock, CompiledBlock, CompiledBlock, CompiledBlock, CompiledBlock, CompiledBlock,
     ];
-    const result = (dropReason: string | undefined, output?: PacketOutput): ProcessResult => ({
-      output,
-      dropReason,
-      digests: packet.digests,
-      trace: packet.trace ?? [],
-    });
     try {
-      this.invoke(parser, packet, [PACKET_IN, hdr, meta, std]);
-      this.invoke(verify, packet, [hdr, meta]);
-      this.invoke(ingress, packet, [hdr, meta, std]);
-      if (get(at.egress_spec) === DROP_PORT) {
+      this.invoke4(parser, packet, PACKET_IN, hdr, meta, std);
+      this.invoke2(verify, packet, hdr, meta);
+      this.invoke3(ingress, packet, hdr, meta, std);
+      if (std.fields[at.egress_spec] === rep.dropPort) {
         packet.trace?.push('ingress: dropped (egress_spec 511)');
-        return result('ingress: egress_spec is the drop port');
+        return processResult(packet, 'ingress: egress_spec is the drop port', undefined);
       }
-      std.fields[at.egress_port] = get(at.egress_spec);
-      this.invoke(egress, packet, [hdr, meta, std]);
-      if (get(at.egress_spec) === DROP_PORT) {
+      std.fields[at.egress_port] = rep.egressPort(std.fields[at.egress_spec]);
+      this.invoke3(egress, packet, hdr, meta, std);
+      if (std.fields[at.egress_spec] === rep.dropPort) {
         packet.trace?.push('egress: dropped (egress_spec 511)');
-        return result('egress: egress_spec is the drop port');
+        return processResult(packet, 'egress: egress_spec is the drop port', undefined);
       }
-      this.invoke(compute, packet, [hdr, meta]);
-      this.invoke(deparser, packet, [PACKET_OUT, hdr]);
+      this.invoke2(compute, packet, hdr, meta);
+      this.invoke2(deparser, packet, PACKET_OUT, hdr);
     } catch (err) {
       if (err instanceof TargetError) {
         packet.trace?.push(`error: ${err.describe()}`);
-        return result(`error: ${err.message}`);
+        return processResult(packet, `error: ${err.message}`, undefined);
       }
       throw err;
     }
     const payload = bytes.subarray(Math.min(bytes.length, packet.cursorBits >> 3));
-    const headers = packet.emitted.toBytes();
+    const headers = emitted.view();
     let out = new Uint8Array(headers.length + payload.length);
     out.set(headers, 0);
     out.set(payload, headers.length);
     if (packet.truncateTo !== undefined && packet.truncateTo < out.length) out = out.slice(0, packet.truncateTo);
-    const port = Number(get(at.egress_port));
+    const port = Number(std.fields[at.egress_port] as number | bigint);
     packet.trace?.push(`deparser: ${out.length} bytes out of port ${port}`);
-    return result(undefined, { port, bytes: out });
+    return processResult(packet, undefined, { port, bytes: out });
   }
 
-  private invoke(block: CompiledBlock, packet: PacketState, args: readonly Value[]): void {
-    block.paramSlots.forEach((slot, i) => {
-      block.block[slot] = args[i];
-    });
-    block.run({ block: block.block, local: [], packet });
+  // Blocks take two to four arguments: one method per count, so that no argument array is built.
+  private invoke2(block: CompiledBlock, packet: PacketState, a: Value, b: Value): void {
+    const slots = block.paramSlots;
+    block.block[slots[0]!] = a;
+    block.block[slots[1]!] = b;
+    block.run({ block: block.block, local: NO_LOCALS, packet });
+  }
+
+  private invoke3(block: CompiledBlock, packet: PacketState, a: Value, b: Value, c: Value): void {
+    const slots = block.paramSlots;
+    block.block[slots[0]!] = a;
+    block.block[slots[1]!] = b;
+    block.block[slots[2]!] = c;
+    block.run({ block: block.block, local: NO_LOCALS, packet });
+  }
+
+  private invoke4(block: CompiledBlock, packet: PacketState, a: Value, b: Value, c: Value, d: Value): void {
+    const slots = block.paramSlots;
+    block.block[slots[0]!] = a;
+    block.block[slots[1]!] = b;
+    block.block[slots[2]!] = c;
+    block.block[slots[3]!] = d;
+    block.run({ block: block.block, local: NO_LOCALS, packet });
   }
 
   /** Clears every table, register and counter: a fresh pipeline. */
@@ -241,10 +292,11 @@ export class V1ModelSwitch {
     const body = compiler.block(decl.apply, fn);
     const traceName = decl.name;
     const runtime = this.runtime;
+    // A control runs once per packet and never re-enters itself: its locals array is reused.
+    const local: Value[] = new Array(fn.size);
     const run = (frame: Frame): void => {
-      const local: Value[] = new Array(fn.size);
       const f: Frame = { block: frame.block, local, packet: frame.packet };
-      runtime.trace(f, `control ${traceName}`);
+      if (f.packet.trace !== undefined) runtime.trace(f, `control ${traceName}`);
       try {
         if (init(f) === Flow.Normal) body(f);
       } catch (err) {
@@ -412,8 +464,10 @@ export class V1ModelSwitch {
         const getters: Getter[] = t.exprs.map((x) => compiler.expr(x, fn));
         const types = t.exprs.map((x) => x.type!);
         const cases = t.cases.map((c) => ({ match: compiler.keyset(c, types, fn), target: c.target }));
+        // One array per select, refilled on every visit: the keyset predicates do not keep it.
+        const values: Value[] = new Array(getters.length);
         next = (f) => {
-          const values = getters.map((g) => g(f));
+          for (let i = 0; i < getters.length; i++) values[i] = getters[i]!(f);
           for (const c of cases) if (c.match(values)) return c.target;
           throw new ParserReject('NoMatch');
         };
@@ -421,8 +475,9 @@ export class V1ModelSwitch {
       states.set(state.name, { exec, next });
     }
     const runtime = this.runtime;
+    const local: Value[] = new Array(fn.size);
     return (frame) => {
-      const f: Frame = { block: frame.block, local: new Array(fn.size), packet: frame.packet };
+      const f: Frame = { block: frame.block, local, packet: frame.packet };
       let state = 'start';
       try {
         prelude(f);
@@ -430,7 +485,7 @@ export class V1ModelSwitch {
           if (steps > MAX_PARSER_STEPS) throw new ParserReject('ParserTimeout');
           const s = states.get(state);
           if (s === undefined) throw new TargetError('TARGET_RUNTIME', `unknown parser state '${state}'`);
-          runtime.trace(f, `parser state ${state}`);
+          if (f.packet.trace !== undefined) runtime.trace(f, `parser state ${state}`);
           s.exec(f);
           state = s.next(f);
         }

@@ -6,7 +6,7 @@
 import type { ActionDecl, Span } from '../../p4-frontend/ast.ts';
 import { TargetError, spanLocation } from './errors.ts';
 import type { Frame } from './frame.ts';
-import { maskOf } from './values.ts';
+import { NUMBER_MAX_WIDTH, maskOf, type Scalar } from './values.ts';
 
 export type MatchKind = 'exact' | 'lpm' | 'ternary' | 'range' | 'optional';
 
@@ -99,7 +99,15 @@ export class Table {
   readonly size: number;
   readonly hasDirectCounter: boolean;
   readonly needsPriority: boolean;
+  /** Per key field: the data plane passes its value as a number (32 bits or less), else a bigint. */
+  readonly numberKeys: readonly boolean[];
   private readonly exactOnly: boolean;
+  /**
+   * Exact tables for the data plane: one Map level per key field, keyed by the field's value as
+   * the data plane holds it, so that a lookup neither packs nor allocates.
+   */
+  private readonly exactIndex = new Map<Scalar, unknown>();
+  private readonly bigKey: bigint[];
   private readonly lpmIndex: number;
   /** Entries by identity: for exact tables the key fields packed into one bigint, else a string. */
   private readonly byKey = new Map<bigint | string, StoredEntry>();
@@ -128,6 +136,8 @@ export class Table {
     this.exactOnly = options.keys.every((k) => k.matchKind === 'exact');
     this.needsPriority = options.keys.some((k) => k.matchKind === 'ternary' || k.matchKind === 'range' || k.matchKind === 'optional');
     this.lpmIndex = options.keys.findIndex((k) => k.matchKind === 'lpm');
+    this.numberKeys = options.keys.map((k) => k.width <= NUMBER_MAX_WIDTH);
+    this.bigKey = new Array<bigint>(options.keys.length);
     // Exact keys pack into one bigint (first field most significant): a Map looks bigints up by value.
     this.keyShifts = options.keys.map((_, i) => BigInt(options.keys.slice(i + 1).reduce((n, k) => n + k.width, 0)));
     for (const e of options.constEntries) this.store(this.validate(e, true));
@@ -150,6 +160,25 @@ export class Table {
       entry = this.bestMatch(key);
     }
     return entry === undefined ? this.missResult : entry.hitResult;
+  }
+
+  /** `lookup` with each key value as the data plane holds it (`numberKeys`). */
+  lookupScalars(key: readonly Scalar[]): LookupResult {
+    const n = key.length;
+    if (this.exactOnly && n > 0) {
+      let node: unknown = this.exactIndex;
+      for (let i = 0; i < n; i++) {
+        node = (node as Map<Scalar, unknown>).get(key[i]!);
+        if (node === undefined) return this.missResult;
+      }
+      return (node as StoredEntry).hitResult;
+    }
+    const big = this.bigKey;
+    for (let i = 0; i < n; i++) {
+      const k = key[i]!;
+      big[i] = typeof k === 'bigint' ? k : BigInt(k);
+    }
+    return this.lookup(big);
   }
 
   private bestMatch(key: readonly bigint[]): StoredEntry | undefined {
@@ -189,14 +218,18 @@ export class Table {
     const entry = this.validate(data, false);
     const existing = this.byKey.get(this.entryKey(entry));
     if (existing === undefined) throw new TargetError('NOT_FOUND', `${this.name}: no such entry to modify`);
-    this.byKey.set(this.entryKey(entry), withResult({ ...existing, action: entry.action }));
+    const modified = withResult({ ...existing, action: entry.action });
+    this.byKey.set(this.entryKey(entry), modified);
+    this.indexExact(modified, true);
     this.sorted = undefined;
   }
 
   delete(data: Pick<TableEntryData, 'matches' | 'priority'>): void {
     this.checkWritable();
     const id = this.entryKey(this.canonicalMatches(data));
-    if (!this.byKey.delete(id)) throw new TargetError('NOT_FOUND', `${this.name}: no such entry to delete`);
+    const existing = this.byKey.get(id);
+    if (existing === undefined || !this.byKey.delete(id)) throw new TargetError('NOT_FOUND', `${this.name}: no such entry to delete`);
+    this.indexExact(existing, false);
     this.sorted = undefined;
   }
 
@@ -231,6 +264,7 @@ export class Table {
   clear(): void {
     if (!this.entriesAreConst) {
       this.byKey.clear();
+      this.exactIndex.clear();
       this.sorted = [];
     }
     this.resetDefault();
@@ -244,7 +278,30 @@ export class Table {
 
   private store(entry: StoredEntry): void {
     this.byKey.set(this.entryKey(entry), entry);
+    this.indexExact(entry, true);
     this.sorted = undefined;
+  }
+
+  /** Adds (or replaces) an exact table's entry in the data-plane index, or removes it. */
+  private indexExact(entry: StoredEntry, present: boolean): void {
+    const n = this.keys.length;
+    if (!this.exactOnly || n === 0) return;
+    const path = entry.matches.map((m, i): Scalar => {
+      const v = m?.kind === 'exact' ? m.value : 0n;
+      return this.numberKeys[i]! ? Number(v) : v;
+    });
+    let node = this.exactIndex;
+    for (let i = 0; i < n - 1; i++) {
+      let next = node.get(path[i]!) as Map<Scalar, unknown> | undefined;
+      if (next === undefined) {
+        if (!present) return;
+        next = new Map<Scalar, unknown>();
+        node.set(path[i]!, next);
+      }
+      node = next;
+    }
+    if (present) node.set(path[n - 1]!, entry);
+    else node.delete(path[n - 1]!);
   }
 
   private canonicalMatches(data: Pick<TableEntryData, 'matches' | 'priority'>): Pick<TableEntryData, 'matches' | 'priority'> {

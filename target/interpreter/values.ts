@@ -1,7 +1,10 @@
 /**
- * Run-time values of the interpreter. Integers are bigints kept normalised to their type
- * (bit<W> in [0, 2^W), int<W> in two's-complement range); bool is boolean; error and enum values
- * are their member names; headers, structs and stacks are mutable objects that assignment copies.
+ * Run-time values of the interpreter. Integers are kept normalised to their type (bit<W> in
+ * [0, 2^W), int<W> in two's-complement range): bit<W> with W ≤ 32 (and enums over one) as JS
+ * numbers, which need no allocation, every other integer as a bigint; bool is boolean; error and
+ * enum values are their member names; headers, structs and stacks are mutable objects that
+ * assignment copies. The representation follows from the static type, so compiled code picks
+ * its operators once, at compile time.
  */
 import type { P4Type } from '../../p4-frontend/types.ts';
 
@@ -9,8 +12,8 @@ export class HeaderValue {
   constructor(
     readonly type: Extract<P4Type, { kind: 'header' }>,
     public valid: boolean,
-    /** Field values in declaration order. */
-    readonly fields: bigint[],
+    /** Field values in declaration order, each in its field type's representation. */
+    readonly fields: Scalar[],
   ) {}
 
   copyFrom(other: HeaderValue): void {
@@ -61,7 +64,11 @@ export interface ExternObject {
   readonly externName: string;
 }
 
+/** An integer value: a number for bit<W ≤ 32>, else a bigint. */
+export type Scalar = number | bigint;
+
 export type Value =
+  | number
   | bigint
   | boolean
   | string
@@ -131,15 +138,15 @@ export function defaultValue(type: P4Type): Value {
     case 'int':
     case 'infint':
     case 'varbit':
-      return 0n;
+      return numberWidth(type) === undefined ? 0n : 0;
     case 'bool':
       return false;
     case 'error':
       return 'NoError';
     case 'enum':
-      return type.underlying === undefined ? (type.members[0] ?? '') : 0n;
+      return type.underlying === undefined ? (type.members[0] ?? '') : numberWidth(type) === undefined ? 0n : 0;
     case 'header':
-      return new HeaderValue(type, false, type.fields.map(() => 0n));
+      return new HeaderValue(type, false, type.fields.map((f) => fieldZero(f.type)));
     case 'struct':
     case 'headerUnion':
       return new StructValue(type, type.fields.map((f) => defaultValue(f.type)));
@@ -163,7 +170,7 @@ export function defaultValue(type: P4Type): Value {
 export function zeroFactory(type: P4Type): () => Value {
   switch (type.kind) {
     case 'header': {
-      const zeros = type.fields.map(() => 0n);
+      const zeros = type.fields.map((f) => fieldZero(f.type));
       return () => new HeaderValue(type, false, zeros.slice());
     }
     case 'struct':
@@ -183,6 +190,55 @@ export function zeroFactory(type: P4Type): () => Value {
   }
 }
 
+/**
+ * A function that sets a value of `type` back to its zero value in place (headers invalid,
+ * fields zero), built once: the switch reuses its headers and metadata from packet to packet
+ * instead of allocating them.
+ */
+export function resetterFor(type: P4Type): (v: Value) => void {
+  switch (type.kind) {
+    case 'header': {
+      const zeros = type.fields.map((f) => fieldZero(f.type));
+      const n = zeros.length;
+      return (v) => {
+        const h = v as HeaderValue;
+        h.valid = false;
+        for (let i = 0; i < n; i++) h.fields[i] = zeros[i]!;
+      };
+    }
+    case 'struct':
+    case 'headerUnion': {
+      const parts = type.fields.map((f): ((s: StructValue, i: number) => void) => {
+        const t = f.type;
+        if (t.kind === 'header' || t.kind === 'struct' || t.kind === 'headerUnion' || t.kind === 'stack') {
+          const reset = resetterFor(t);
+          return (s, i) => reset(s.fields[i]);
+        }
+        const zero = zeroFactory(t);
+        return (s, i) => {
+          s.fields[i] = zero();
+        };
+      });
+      const n = parts.length;
+      return (v) => {
+        const s = v as StructValue;
+        for (let i = 0; i < n; i++) parts[i]!(s, i);
+      };
+    }
+    case 'stack': {
+      const element = type.element;
+      const reset = element.kind === 'header' ? resetterFor(element) : () => undefined;
+      return (v) => {
+        const s = v as StackValue;
+        for (const h of s.elements) reset(h);
+        s.nextIndex = 0;
+      };
+    }
+    default:
+      return () => undefined;
+  }
+}
+
 /** Field widths of a header type, in declaration order. */
 export function headerWidths(type: Extract<P4Type, { kind: 'header' }>): number[] {
   return type.fields.map((f) => {
@@ -199,4 +255,57 @@ export function headerWidths(type: Extract<P4Type, { kind: 'header' }>): number[
 /** Header size in bits (fixed-width fields only). */
 export function headerBits(type: Extract<P4Type, { kind: 'header' }>): number {
   return headerWidths(type).reduce((a, b) => a + b, 0);
+}
+
+/** Widest bit<W> held as a number: 32-bit bitwise operators are exact on it. */
+export const NUMBER_MAX_WIDTH = 32;
+
+/** W when values of `t` are numbers (bit<W ≤ 32>, or an enum over one), else undefined. */
+export function numberWidth(t: P4Type | undefined): number | undefined {
+  if (t === undefined) return undefined;
+  if (t.kind === 'bit') return t.width <= NUMBER_MAX_WIDTH ? t.width : undefined;
+  if (t.kind === 'enum' && t.underlying !== undefined) return numberWidth(t.underlying);
+  return undefined;
+}
+
+/** Reduces an integral number modulo 2^width (width ≤ 32), specialised once per width. */
+export function numberWrapper(width: number): (v: number) => number {
+  if (width >= NUMBER_MAX_WIDTH) return (v) => v >>> 0;
+  const mask = 2 ** width - 1;
+  return (v) => v & mask;
+}
+
+/** The zero a header field of type `t` starts with (bool fields hold 0n/1n, as before). */
+function fieldZero(t: P4Type): Scalar {
+  return numberWidth(t) === undefined ? 0n : 0;
+}
+
+/** An integer as a bigint, whichever representation it has (booleans as 1n/0n). */
+export function toBigint(v: Value): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return BigInt(v);
+  return v === true ? 1n : 0n;
+}
+
+/**
+ * A function that brings an integer of any representation to `type`'s representation,
+ * normalised (as assignment does); other values pass through unchanged. Built once per type.
+ */
+export function coercerFor(type: P4Type | undefined): (v: Value) => Value {
+  const nw = numberWidth(type);
+  if (nw !== undefined) {
+    const wrap = numberWrapper(nw);
+    return (v) => (typeof v === 'number' ? wrap(v) : typeof v === 'bigint' ? Number(BigInt.asUintN(nw, v)) : v);
+  }
+  if (type?.kind === 'enum' && type.underlying !== undefined) return coercerFor(type.underlying);
+  if (type?.kind === 'bit' || type?.kind === 'int' || type?.kind === 'infint' || type?.kind === 'varbit') {
+    const wrap = wrapperFor(type);
+    return (v) => (typeof v === 'bigint' ? wrap(v) : typeof v === 'number' ? wrap(BigInt(v)) : v);
+  }
+  return (v) => v;
+}
+
+/** A constant in `type`'s representation. */
+export function represent(v: Value, type: P4Type | undefined): Value {
+  return coercerFor(type)(v);
 }
