@@ -20,7 +20,12 @@ describe('parseTargetOptions', () => {
       bindings: [{ port: 1, ifname: 'veth-a' }, { port: 2, ifname: 'veth-b' }],
       cpuPort: 255,
       trace: true,
+      netns: undefined,
     });
+  });
+
+  it('passes the network namespace of the interfaces on', () => {
+    expect(parseTargetOptions({ ...base, interface: ['1@veth-a'], netns: 'p4lb-e1-switches' }).netns).toBe('p4lb-e1-switches');
   });
 
   it('refuses bad values, naming the option', () => {

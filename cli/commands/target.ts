@@ -19,7 +19,7 @@ export const DEFAULT_DEVICE_ID = 0n;
 export interface TargetIo {
   readonly out: (line: string) => void;
   /** Opens a port for a binding; AF_PACKET interfaces by default (tests pass in-process ports). */
-  readonly openPort: (binding: PortBinding) => Port;
+  readonly openPort: (binding: PortBinding, netns: string | undefined) => Port;
   /** Called once the server listens (tests use it to find the bound port). */
   readonly onStarted?: (running: RunningTarget) => void;
   /** Resolves when the command should stop; defaults to the first SIGTERM or SIGINT. */
@@ -32,6 +32,8 @@ export interface TargetConfig {
   readonly bindings: readonly PortBinding[];
   readonly cpuPort: number | undefined;
   readonly trace: boolean;
+  /** Network namespace the interfaces live in (`ip netns` name); undefined = this one. */
+  readonly netns: string | undefined;
 }
 
 export interface RunningTarget {
@@ -48,6 +50,7 @@ interface RawOptions {
   interface: string[];
   cpuPort?: string;
   trace?: boolean;
+  netns?: string;
 }
 
 function usage(message: string, path: string): P4lbError {
@@ -72,7 +75,7 @@ export function parseTargetOptions(raw: RawOptions): TargetConfig {
   if (at <= 0 || !/^[0-9]+$/.test(raw.grpc.slice(at + 1))) {
     throw usage(`gRPC address '${raw.grpc}' is not host:port`, '--grpc');
   }
-  return { grpcAddress: raw.grpc, deviceId, bindings, cpuPort, trace: raw.trace ?? false };
+  return { grpcAddress: raw.grpc, deviceId, bindings, cpuPort, trace: raw.trace ?? false, netns: raw.netns };
 }
 
 export function formatTrace(event: TraceEvent): string[] {
@@ -90,7 +93,7 @@ export async function startTarget(config: TargetConfig, io: Pick<TargetIo, 'out'
     },
   });
   try {
-    for (const b of config.bindings) host.addPort(io.openPort(b));
+    for (const b of config.bindings) host.addPort(io.openPort(b, config.netns));
     const server = new P4RuntimeTargetServer(host);
     const port = await server.listen(config.grpcAddress);
     const address = `${config.grpcAddress.slice(0, config.grpcAddress.lastIndexOf(':'))}:${port}`;
@@ -115,7 +118,7 @@ function firstSignal(): Promise<string> {
 
 const defaultIo: TargetIo = {
   out: (line) => console.log(line),
-  openPort: (b) => InterfacePort.open({ number: b.port, ifname: b.ifname }),
+  openPort: (b, netns) => InterfacePort.open({ number: b.port, ifname: b.ifname, ...(netns === undefined ? {} : { netns }) }),
 };
 
 function collect(value: string, previous: string[]): string[] {
@@ -132,6 +135,7 @@ export function registerTarget(program: Command, io: Partial<TargetIo> = {}): vo
     .option('-i, --interface <N@ifname>', 'bind switch port N to a network interface (repeatable)', collect, [])
     .option('--cpu-port <n>', 'port that carries PacketIn/PacketOut to and from the controller')
     .option('--trace', 'print each packet\'s path through the pipeline')
+    .option('--netns <name>', 'open the interfaces inside this network namespace (the gRPC server stays in this one)')
     .action(async (raw: RawOptions) => {
       const config = parseTargetOptions(raw);
       // Listen for the stop signal before starting so an early SIGTERM is not lost.
