@@ -8,6 +8,8 @@ import { registerAnalyze } from './commands/analyze.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
+import { registerAdmin } from './commands/admin.ts';
+import { registerRun } from './commands/run.ts';
 import { registerStf } from './commands/stf.ts';
 import { registerTarget } from './commands/target.ts';
 
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerStf(program);
   registerTarget(program);
+  registerRun(program);
+  registerAdmin(program);
   return program;
 }
 

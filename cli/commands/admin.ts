@@ -1,0 +1,107 @@
+/**
+ * `p4lb status | drain <vm> | undrain <vm> | flows --gateway G [--backend VM]`: clients of a
+ * running controller's admin API (`p4lb run`). `--api host:port` (default 127.0.0.1:9100) and
+ * `--token` or $P4LB_API_TOKEN; `--json` prints the API's answer as it is.
+ */
+import type { Command } from 'commander';
+import { P4lbError } from '../../core/errors.ts';
+import { AdminClient, type FlowsReply, type GatewaysReply, type VipsReply } from '../../runtime-controller/api/client.ts';
+import { API_TOKEN_ENV, DEFAULT_API_ADDRESS } from './run.ts';
+
+export interface AdminIo {
+  readonly env: NodeJS.ProcessEnv;
+}
+
+interface CommonOptions {
+  api: string;
+  token?: string;
+  json?: boolean;
+}
+
+function clientOf(options: CommonOptions, env: NodeJS.ProcessEnv): AdminClient {
+  const token = options.token ?? env[API_TOKEN_ENV];
+  if (token === undefined || token === '') {
+    throw new P4lbError('CLI_USAGE', `no API token: pass --token or set ${API_TOKEN_ENV}`, { location: { path: '--token' }, hint: 'p4lb run writes a generated token to <data-dir>/api-token' });
+  }
+  return new AdminClient({ api: options.api, token });
+}
+
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]!.length))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/** What `p4lb status` prints: switches, then each VIP's backends per gateway, then alarms. */
+export function formatStatus(switches: GatewaysReply, vips: VipsReply): string {
+  const lines: string[] = ['switches:'];
+  const all = [...switches.gateways, ...switches.hosts];
+  lines.push(...table(all.map((s) => [`  ${s.name}`, s.role, s.phase, s.primary ? 'primary' : 'not primary', s.address, s.lastError === undefined || s.lastError === null ? '' : `last error: ${s.lastError}`])));
+  for (const vip of vips.vips) {
+    const gws = Object.keys(vip.tableStatus);
+    lines.push('', `VIP ${vip.name}  ${vip.address} ${vip.protocol}/${vip.ports.join(',')}  ${vip.mode}  tables: ${gws.map((g) => `${g} ${vip.tableStatus[g]}`).join(', ')}`);
+    lines.push(...table(vip.backends.map((b) => [
+      `  ${b.vm}`,
+      ...gws.map((g) => {
+        const s = b.gateways[g]!;
+        return `${g}: ${s.health} ${s.slots} slots${s.backendEntry ? '' : ' (no entry)'}`;
+      }),
+      b.drained ? 'drained' : '',
+    ])));
+  }
+  lines.push('', vips.alarms.length === 0 ? 'alarms: none' : 'alarms:');
+  for (const a of vips.alarms) lines.push(`  ${a.code} ${a.message}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** What `p4lb flows` prints: one line per pinned flow. */
+export function formatFlows(reply: FlowsReply): string {
+  const rows = [['  way', 'index', 'signature', 'backend', 'last seen (ticks)'], ...reply.flows.map((f) => [`  ${f.way}`, String(f.index), `0x${f.signature.toString(16).padStart(8, '0')}`, f.backend ?? `#${f.backendId}`, String(f.lastSeenTicks)])];
+  return `${[`${reply.gateway}: ${reply.count} pinned flow${reply.count === 1 ? '' : 's'}`, ...(reply.count === 0 ? [] : table(rows))].join('\n')}\n`;
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('--api <host:port>', 'the controller\'s admin API', DEFAULT_API_ADDRESS)
+    .option('--token <token>', `API bearer token (default: $${API_TOKEN_ENV})`)
+    .option('--json', 'print the API\'s JSON answer');
+}
+
+function writer(command: Command): (s: string) => void {
+  const output = command.configureOutput();
+  return output.writeOut ?? ((s: string) => void process.stdout.write(s));
+}
+
+const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+
+export function registerAdmin(program: Command, io: Partial<AdminIo> = {}): void {
+  const env = io.env ?? process.env;
+  common(program.command('status').description('show the switches, the VIPs with their backends\' health and slots per gateway, and alarms'))
+    .action(async (options: CommonOptions, command: Command) => {
+      const client = clientOf(options, env);
+      const [switches, vips] = [await client.gateways(), await client.vips()];
+      writer(command)(options.json === true ? json({ ...switches, ...vips }) : formatStatus(switches, vips));
+    });
+  for (const verb of ['drain', 'undrain'] as const) {
+    common(
+      program
+        .command(verb)
+        .description(verb === 'drain' ? 'give a VM no new flows on any gateway (its pinned flows continue)' : 'give a drained VM new flows again')
+        .argument('<vm>', 'VM name'),
+    ).action(async (vm: string, options: CommonOptions, command: Command) => {
+      const client = clientOf(options, env);
+      const reply = verb === 'drain' ? await client.drain(vm) : await client.undrain(vm);
+      writer(command)(options.json === true ? json(reply) : `${reply.vm}: ${reply.drained ? 'drained' : 'not drained'}; drained VMs: ${reply.drainedVms.length === 0 ? 'none' : reply.drainedVms.join(', ')}\n`);
+    });
+  }
+  common(
+    program
+      .command('flows')
+      .description('list the flows a gateway has pinned in its flow-state registers')
+      .requiredOption('--gateway <name>', 'gateway to read')
+      .option('--backend <vm>', 'only flows pinned to this VM'),
+  ).action(async (options: CommonOptions & { gateway: string; backend?: string }, command: Command) => {
+    const client = clientOf(options, env);
+    const reply = await client.flows({ gateway: options.gateway, ...(options.backend === undefined ? {} : { backend: options.backend }) });
+    writer(command)(options.json === true ? json(reply) : formatFlows(reply));
+  });
+}

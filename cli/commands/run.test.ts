@@ -1,0 +1,90 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestTarget, type TestTarget } from '../../target/server/test-harness.ts';
+import { Backend, exampleSpecText } from '../../runtime-controller/controller/test-setup.ts';
+import { parseRunOptions, registerRun, resolveApiToken, type RunningController } from './run.ts';
+
+const DEVICE_IDS: Record<string, bigint> = { 'gw-east': 1n, 'gw-west': 2n, 'host-a': 3n, 'host-b': 4n };
+
+describe('p4lb run', () => {
+  let root: string;
+  let targets: Map<string, TestTarget>;
+  let backend: Backend;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'p4lb-run-'));
+    targets = new Map();
+    for (const [name, deviceId] of Object.entries(DEVICE_IDS)) targets.set(name, await startTestTarget({ deviceId }));
+    backend = new Backend();
+    await backend.start();
+  });
+
+  afterEach(async () => {
+    await backend.stop();
+    for (const t of targets.values()) await t.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('drives the switches, serves the API with a generated token, and stops cleanly on a signal', async () => {
+    const specPath = join(root, 'spec.yaml');
+    await writeFile(specPath, exampleSpecText(Object.fromEntries([...targets].map(([n, t]) => [n, t.address]))));
+    const dataDir = join(root, 'data');
+    let stop!: (signal: string) => void;
+    const stopped = new Promise<string>((resolve) => (stop = resolve));
+    let running: RunningController | undefined;
+    let done!: Promise<unknown>;
+    const started = new Promise<void>((resolve) => {
+      const program = new Command('p4lb').exitOverride();
+      registerRun(program, {
+        logger: pino({ level: 'silent' }),
+        env: {},
+        stopSignal: () => stopped,
+        onStarted: (r) => {
+          running = r;
+          resolve();
+        },
+        controllerOptions: { resolveEndpoint: () => ({ host: '127.0.0.1', port: backend.port }) },
+      });
+      done = program.parseAsync(['run', specPath, '--data-dir', dataDir, '--api', '127.0.0.1:0'], { from: 'user' });
+    });
+    await started;
+    const r = running!;
+    expect(r.tokenSource).toContain(join(dataDir, 'api-token'));
+    const token = (await readFile(join(dataDir, 'api-token'), 'utf8')).trim();
+    expect((await stat(join(dataDir, 'api-token'))).mode & 0o777).toBe(0o600);
+    await r.controller.waitUntilReconciled(60_000);
+    const base = `http://${r.api.address}`;
+    const gateways = await fetch(`${base}/v1/gateways`, { headers: { authorization: `Bearer ${token}` } });
+    expect(gateways.status).toBe(200);
+    const body = (await gateways.json()) as { gateways: { name: string; phase: string; primary: boolean }[] };
+    expect(body.gateways.map((g) => [g.name, g.phase, g.primary])).toEqual([['gw-east', 'pipeline-ready', true], ['gw-west', 'pipeline-ready', true]]);
+    expect((await fetch(`${base}/v1/gateways`)).status).toBe(401);
+    stop('SIGTERM');
+    await done;
+    expect(process.exitCode).toBe(0);
+    expect(r.controller.isRunning).toBe(false);
+    await expect(fetch(`${base}/v1/gateways`, { headers: { authorization: `Bearer ${token}` } })).rejects.toThrow();
+  }, 60_000);
+
+  it('takes the token from a file or the environment, and refuses short ones', async () => {
+    const file = join(root, 'token');
+    await writeFile(file, `${'ab'.repeat(20)}\n`);
+    expect(await resolveApiToken({ apiTokenFile: file, dataDir: root }, {})).toEqual({ token: 'ab'.repeat(20), source: `file ${file}` });
+    expect((await resolveApiToken({ apiTokenFile: undefined, dataDir: root }, { P4LB_API_TOKEN: 'c'.repeat(40) })).token).toBe('c'.repeat(40));
+    await expect(resolveApiToken({ apiTokenFile: undefined, dataDir: root }, { P4LB_API_TOKEN: 'short' })).rejects.toMatchObject({ code: 'CLI_API_TOKEN', location: { path: 'P4LB_API_TOKEN' } });
+    await expect(resolveApiToken({ apiTokenFile: join(root, 'missing'), dataDir: root }, {})).rejects.toMatchObject({ code: 'CLI_API_TOKEN', location: { path: '--api-token-file' } });
+  });
+
+  it('checks its options', () => {
+    const ok = { dataDir: 'd', api: '127.0.0.1:9100', metricsPollMs: '5000' };
+    expect(parseRunOptions('s.yaml', ok)).toMatchObject({ specPath: 's.yaml', api: '127.0.0.1:9100', bmv2: false, metricsPollMs: 5000 });
+    expect(parseRunOptions('s.yaml', { ...ok, api: '[::1]:80', bmv2: true })).toMatchObject({ bmv2: true });
+    expect(() => parseRunOptions('s.yaml', { ...ok, api: '9100' })).toThrow(expect.objectContaining({ code: 'CLI_USAGE', location: { path: '--api' } }) as Error);
+    expect(() => parseRunOptions('s.yaml', { ...ok, api: 'localhost:99999' })).toThrow(/host:port/);
+    expect(() => parseRunOptions('s.yaml', { ...ok, metricsPollMs: '5' })).toThrow(expect.objectContaining({ location: { path: '--metrics-poll-ms' } }) as Error);
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * The controller's admin API: JSON over node:http, loopback by default, a bearer token on every
+ * /v1 call (401 without one, 403 with a wrong one). GET /metrics is open by default (scrapers
+ * rarely carry tokens, and it reveals no secret); `metricsRequireToken` closes it.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { P4lbError } from '../../core/errors.ts';
+import type { Controller } from '../controller/controller.ts';
+import { ApiError } from './errors.ts';
+
+/** What the API needs of the controller. */
+export type AdminController = Pick<
+  Controller,
+  'vipStatus' | 'switchStatus' | 'alarms' | 'drain' | 'undrain' | 'drainedVms' | 'flows' | 'tokens' | 'tokenPlanSummary'
+>;
+
+export interface MetricsSource {
+  readonly contentType: string;
+  text(): Promise<string>;
+}
+
+export interface AdminApiOptions {
+  readonly controller: AdminController;
+  /** The bearer token every /v1 call must carry. */
+  readonly token: string;
+  readonly metrics?: MetricsSource;
+  readonly metricsRequireToken?: boolean;
+  readonly logger?: Logger;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** The smallest token we accept: 128 bits as hex. */
+export const MIN_TOKEN_LENGTH = 32;
+
+const TOKEN_STATES = ['issued', 'installed', 'expired', 'removed'] as const;
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Compares in constant time (over digests, so lengths do not leak either). */
+function tokenMatches(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** JSON with bigints as decimal strings (counters and tokens exceed 2^53). */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+function errorBody(code: string, message: string, field?: string, hint?: string): unknown {
+  return { error: { code, message, ...(field === undefined ? {} : { field }), ...(hint === undefined ? {} : { hint }) } };
+}
+
+/** HTTP status for a library error: unknown names are 404, a switch not ready 503, the rest 400. */
+function statusOf(err: P4lbError): number {
+  if (err.code.endsWith('_UNKNOWN_GATEWAY') || err.code.endsWith('_UNKNOWN_VM')) return 404;
+  if (err.code === 'CONTROLLER_NOT_CONNECTED' || err.code === 'CONTROLLER_NOT_RUNNING' || err.code.startsWith('P4RT_')) return 503;
+  return 400;
+}
+
+function authorize(header: string | undefined, token: string): ApiResponse | undefined {
+  if (header === undefined || header === '') {
+    return { status: 401, body: errorBody('API_UNAUTHORIZED', 'this call needs an Authorization: Bearer <token> header'), headers: { 'www-authenticate': 'Bearer realm="p4lb"' } };
+  }
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (m === null) return { status: 401, body: errorBody('API_UNAUTHORIZED', 'the Authorization header is not "Bearer <token>"', 'Authorization'), headers: { 'www-authenticate': 'Bearer realm="p4lb", error="invalid_request"' } };
+  if (!tokenMatches(m[1]!, token)) return { status: 403, body: errorBody('API_FORBIDDEN', 'the bearer token is not the controller\'s') };
+  return undefined;
+}
+
+function methodNotAllowed(allow: string): ApiResponse {
+  return { status: 405, body: errorBody('API_METHOD', `only ${allow} is allowed here`), headers: { allow } };
+}
+
+function only(query: URLSearchParams, allowed: readonly string[]): void {
+  for (const name of query.keys()) {
+    if (!allowed.includes(name)) throw new ApiError('API_BAD_REQUEST', `unknown query parameter '${name}'${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''}`, name);
+  }
+}
+
+function single(query: URLSearchParams, name: string): string | undefined {
+  const all = query.getAll(name);
+  if (all.length > 1) throw new ApiError('API_BAD_REQUEST', `query parameter '${name}' is given ${all.length} times`, name);
+  if (all.length === 1 && all[0] === '') throw new ApiError('API_BAD_REQUEST', `query parameter '${name}' is empty`, name);
+  return all[0];
+}
+
+/** Routes one request; pure apart from the controller calls. */
+export async function handleApiRequest(options: AdminApiOptions, method: string, rawUrl: string, authorization: string | undefined): Promise<ApiResponse> {
+  const url = new URL(rawUrl, 'http://p4lb.invalid');
+  const path = url.pathname;
+  const c = options.controller;
+  try {
+    if (path === '/metrics') {
+      if (options.metrics === undefined) return { status: 404, body: errorBody('API_NOT_FOUND', 'metrics are not enabled') };
+      if (method !== 'GET') return methodNotAllowed('GET');
+      if (options.metricsRequireToken === true) {
+        const denied = authorize(authorization, options.token);
+        if (denied !== undefined) return denied;
+      }
+      return { status: 200, body: await options.metrics.text(), headers: { 'content-type': options.metrics.contentType } };
+    }
+    if (!path.startsWith('/v1/')) return { status: 404, body: errorBody('API_NOT_FOUND', `no such endpoint: ${path}`) };
+    const denied = authorize(authorization, options.token);
+    if (denied !== undefined) return denied;
+
+    if (path === '/v1/vips') {
+      if (method !== 'GET') return methodNotAllowed('GET');
+      only(url.searchParams, []);
+      return { status: 200, body: { vips: c.vipStatus(), alarms: c.alarms(), drained: c.drainedVms() } };
+    }
+    if (path === '/v1/gateways') {
+      if (method !== 'GET') return methodNotAllowed('GET');
+      only(url.searchParams, []);
+      const all = c.switchStatus();
+      return { status: 200, body: { gateways: all.filter((s) => s.role === 'gateway'), hosts: all.filter((s) => s.role === 'host') } };
+    }
+    const drain = /^\/v1\/backends\/([^/]+)\/(drain|undrain)$/.exec(path);
+    if (drain !== null) {
+      if (method !== 'POST') return methodNotAllowed('POST');
+      only(url.searchParams, []);
+      const vm = decodeURIComponent(drain[1]!);
+      if (drain[2] === 'drain') await c.drain(vm);
+      else await c.undrain(vm);
+      return { status: 200, body: { vm, drained: c.drainedVms().includes(vm), drainedVms: c.drainedVms() } };
+    }
+    if (path === '/v1/flows') {
+      if (method !== 'GET') return methodNotAllowed('GET');
+      only(url.searchParams, ['gateway', 'backend']);
+      const gateway = single(url.searchParams, 'gateway');
+      if (gateway === undefined) throw new ApiError('API_BAD_REQUEST', "query parameter 'gateway' is required", 'gateway');
+      const backend = single(url.searchParams, 'backend');
+      const flows = await c.flows(gateway, backend === undefined ? {} : { backend });
+      return { status: 200, body: { gateway, ...(backend === undefined ? {} : { backend }), count: flows.length, flows } };
+    }
+    if (path === '/v1/tokens') {
+      if (method !== 'GET') return methodNotAllowed('GET');
+      only(url.searchParams, ['switch', 'state']);
+      const sw = single(url.searchParams, 'switch');
+      const states = url.searchParams.getAll('state');
+      for (const s of states) {
+        if (!(TOKEN_STATES as readonly string[]).includes(s)) throw new ApiError('API_BAD_REQUEST', `unknown token state '${s}' (one of ${TOKEN_STATES.join(', ')})`, 'state');
+      }
+      const tokens = c.tokens({ ...(sw === undefined ? {} : { switch: sw }), ...(states.length === 0 ? {} : { states: states as (typeof TOKEN_STATES)[number][] }) });
+      return {
+        status: 200,
+        body: {
+          plan: c.tokenPlanSummary(),
+          count: tokens.length,
+          tokens: tokens.map((t) => ({ switch: t.switch, table: t.table, use: t.use, kind: t.kind, tokenId: t.tokenId, expiry: t.expiry, removeAfter: t.removeAfter, state: t.state })),
+        },
+      };
+    }
+    return { status: 404, body: errorBody('API_NOT_FOUND', `no such endpoint: ${method} ${path}`) };
+  } catch (err) {
+    if (err instanceof P4lbError) {
+      const status = err instanceof ApiError ? 400 : statusOf(err);
+      return { status, body: errorBody(err.code, err.message, err.location?.path, err.hint) };
+    }
+    options.logger?.error({ err: err instanceof Error ? err.message : String(err), method, path }, 'admin API failure');
+    return { status: 500, body: errorBody('API_INTERNAL', err instanceof Error ? err.message : String(err)) };
+  }
+}
+
+function send(res: ServerResponse, r: ApiResponse): void {
+  const text = typeof r.body === 'string' ? r.body : `${toJson(r.body)}\n`;
+  res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...r.headers });
+  res.end(text);
+}
+
+/** An http.Server serving the API; not listening yet. */
+export function createAdminServer(options: AdminApiOptions): Server {
+  if (options.token.length < MIN_TOKEN_LENGTH) {
+    throw new ApiError('API_BAD_TOKEN', `the API token must have at least ${MIN_TOKEN_LENGTH} characters (it has ${options.token.length})`, 'token', 'generate one with: openssl rand -hex 32');
+  }
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    // Bodies are not used by any endpoint: drain them so the connection can be reused.
+    req.resume();
+    void handleApiRequest(options, req.method ?? 'GET', req.url ?? '/', req.headers.authorization).then((r) => {
+      options.logger?.debug({ method: req.method, url: req.url, status: r.status }, 'admin API');
+      send(res, r);
+    });
+  });
+}
+
+export interface RunningAdminApi {
+  readonly server: Server;
+  /** host:port actually bound. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** Parses `host:port` (IPv6 in brackets); refuses anything else with the field named. */
+export function parseListenAddress(text: string, field = 'api'): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) throw new ApiError('API_BAD_ADDRESS', `'${text}' is not host:port (like 127.0.0.1:9100)`, field);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+export async function startAdminApi(options: AdminApiOptions & { readonly listen: string }): Promise<RunningAdminApi> {
+  const { host, port } = parseListenAddress(options.listen);
+  const server = createAdminServer(options);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    server,
+    address: `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

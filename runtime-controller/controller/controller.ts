@@ -1,0 +1,690 @@
+/**
+ * The runtime controller: one SwitchConnection per gateway and host, one HealthMonitor per
+ * gateway (each gateway computes from its own view), the registry's keys and token plan, and the
+ * glue. At every pipeline-ready a switch is reconciled (read back, diff, write); after that, a
+ * health transition, a drain or a token change recomputes the affected switches and writes only
+ * the diff against what was last acknowledged. Writes to one switch never overlap.
+ */
+import type { Logger } from 'pino';
+import { didYouMean } from '../../core/errors.ts';
+import { decodeFlowEntry, GATEWAY_DROP_REASONS, HOST_DROP_REASONS } from '../../core/p4-contract.ts';
+import { backendNamesById, vipNamesById } from '../../core/spec/lookup.ts';
+import type { LbSpec } from '../../core/spec/schema.ts';
+import { TypedEvents } from '../client/events.ts';
+import { selectRegisterAccess, type RegisterAccess, type RegisterAccessChoice } from '../client/registers.ts';
+import type { SwitchClient } from '../client/switch-client.ts';
+import { HealthMonitor, systemClock, type Clock, type EndpointResolver, type GatewayTransition, type HealthState, type Prober } from '../health/index.ts';
+import {
+  diffDefaults, diffEntries, gatewayView, GATEWAY_P4, GATEWAY_TABLE_ORDER, HOST_P4, HOST_TABLE_ORDER,
+  type EntryUpdate, type GatewayTables, type LbAlarm,
+} from '../lb/index.ts';
+import { compilePolicy, openRegistry, planTokens, type IssuedToken, type Registry, type TokenPlan, type TokenRef, type TokenState } from '../registry/index.ts';
+import type { UpdateValue } from '../schema/entities.ts';
+import type { BackoffOptions } from '../switch/backoff.ts';
+import type { Phase } from '../switch/connection-state.ts';
+import { reconcile, type ReconcileReport } from '../switch/reconcile.ts';
+import { SwitchConnection } from '../switch/switch-connection.ts';
+import { gatewayDesired, hostDesired, toClientEntry, toDesiredState, type SwitchTables } from './desired.ts';
+import { ControllerError } from './errors.ts';
+import { buildPipelines, type PipelineKind, type RolePipelines } from './pipelines.ts';
+
+export type SwitchRole = 'gateway' | 'host';
+
+export interface ControllerOptions {
+  readonly spec: LbSpec;
+  /** Folder of the registry (keys, tokens), or ':memory:'. */
+  readonly dataDir: string;
+  readonly logger: Logger;
+  /** Time for health checks and the token schedule (default: the system clock). */
+  readonly clock?: Clock;
+  /** 'embedded' (device config = P4 source, default) or 'bmv2' (p4c JSON, needs p4c). */
+  readonly pipeline?: PipelineKind;
+  /** Ready pipelines (skips generation; tests and callers that generated already). */
+  readonly pipelines?: RolePipelines;
+  /** Where to probe a VM (default: the spec's rule). */
+  readonly resolveEndpoint?: EndpointResolver;
+  readonly prober?: Prober;
+  /** Destination MAC toward the public side (the spec has none). */
+  readonly publicNextHopMac?: string;
+  /** Overrides of a switch's P4Runtime address (by switch name); read at each reconnect. */
+  readonly addresses?: Readonly<Record<string, string>>;
+  readonly backoff?: BackoffOptions;
+  readonly batchSize?: number;
+  readonly connectTimeoutMs?: number;
+  /** BMv2's Thrift register service per switch, for flow inspection (its P4Runtime lacks registers). */
+  readonly registerAccess?: (switchName: string) => RegisterAccessChoice;
+}
+
+/** What set off a table update. */
+export type UpdateCause =
+  | { readonly kind: 'health'; readonly transition: GatewayTransition }
+  | { readonly kind: 'drain' | 'undrain'; readonly vm: string }
+  | { readonly kind: 'tokens' };
+
+export interface TablesUpdated {
+  readonly switch: string;
+  readonly role: SwitchRole;
+  readonly causes: readonly UpdateCause[];
+  readonly inserted: number;
+  readonly modified: number;
+  readonly deleted: number;
+  /** Entries per table changed by this update. */
+  readonly slotChanges: number;
+  /** Time of the write call, ms. */
+  readonly writeMs: number;
+  /** For health causes: from the deciding probe's result to the acknowledged write, ms (clock time). */
+  readonly convergenceMs: number | undefined;
+}
+
+export type ControllerEvents = {
+  connection: { readonly switch: string; readonly role: SwitchRole; readonly from: Phase; readonly to: Phase };
+  reconciled: ReconcileReport & { readonly switch: string; readonly role: SwitchRole; readonly pipelinePushed: boolean; readonly durationMs: number };
+  'tables-updated': TablesUpdated;
+  health: GatewayTransition;
+  alarm: LbAlarm;
+  'alarm-cleared': { readonly gateway: string; readonly vip: string };
+  'tokens-planned': { readonly plan: TokenPlan };
+  error: { readonly switch?: string; readonly error: unknown };
+};
+
+interface SwitchRuntime {
+  readonly name: string;
+  readonly role: SwitchRole;
+  readonly connection: SwitchConnection;
+  /** What the switch holds as far as we know: set by a reconcile or an acknowledged write, cleared on doubt. */
+  installed: SwitchTables | undefined;
+  /** The gateway's last computed tables (kept-last needs them). */
+  tables: GatewayTables | undefined;
+  alarms: readonly LbAlarm[];
+  monitor: HealthMonitor | undefined;
+  queue: Promise<void>;
+  /** Causes of the update waiting in the queue; new causes join it instead of queueing another. */
+  pending: UpdateCause[] | undefined;
+  registers: RegisterAccess | undefined;
+  reconciledAt: number | undefined;
+  lastError: string | undefined;
+}
+
+export interface SwitchStatus {
+  readonly name: string;
+  readonly role: SwitchRole;
+  readonly address: string;
+  readonly phase: Phase;
+  readonly primary: boolean;
+  readonly failures: number;
+  readonly reconciledAt: number | undefined;
+  readonly lastError: string | undefined;
+}
+
+export interface VipStatus {
+  readonly name: string;
+  readonly address: string;
+  readonly protocol: string;
+  readonly ports: readonly number[];
+  readonly mode: string;
+  readonly backends: readonly {
+    readonly vm: string;
+    readonly drained: boolean;
+    /** Per gateway: its health view of this VM for this VIP, and the slots the VM owns there. */
+    readonly gateways: Readonly<Record<string, { readonly health: HealthState; readonly slots: number; readonly backendEntry: boolean }>>;
+  }[];
+  /** Per gateway: ok / kept-last / empty. */
+  readonly tableStatus: Readonly<Record<string, string>>;
+}
+
+export interface FlowRecord {
+  readonly gateway: string;
+  readonly way: 0 | 1;
+  readonly index: number;
+  readonly signature: number;
+  readonly backendId: number;
+  readonly backend: string | undefined;
+  readonly lastSeenTicks: number;
+}
+
+export interface SwitchStats {
+  readonly switch: string;
+  readonly role: SwitchRole;
+  readonly vips: readonly { readonly vip: string; readonly packets: bigint; readonly bytes: bigint }[];
+  readonly backends: readonly { readonly vm: string; readonly packets: bigint; readonly bytes: bigint }[];
+  readonly drops: readonly { readonly reason: string; readonly packets: bigint }[];
+}
+
+const FLOW_REGISTERS = [GATEWAY_P4.flowWay0, GATEWAY_P4.flowWay1] as const;
+/** setTimeout's limit (2^31 − 1 ms); a longer wait is cut and replanned. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const DEFAULT_PUBLIC_NEXT_HOP_MAC = '02:00:00:00:00:fe';
+
+function updateValues(updates: readonly EntryUpdate[], defaults: SwitchTables['defaults']): UpdateValue[] {
+  const out: UpdateValue[] = updates.map((u) => {
+    const value = toClientEntry(u.entry);
+    if (u.type === 'DELETE') return { type: 'delete', entity: { kind: 'tableEntry', value: { table: value.table, match: value.match ?? {}, ...(value.priority === undefined ? {} : { priority: value.priority }) } } };
+    return { type: u.type === 'INSERT' ? 'insert' : 'modify', entity: { kind: 'tableEntry', value } };
+  });
+  for (const d of defaults) out.push({ type: 'modify', entity: { kind: 'tableEntry', value: { table: d.table, isDefaultAction: true, action: d.action, params: d.params } } });
+  return out;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Controller {
+  readonly events = new TypedEvents<ControllerEvents>((error) => this.options.logger.error({ err: error }, 'controller listener failed'));
+  readonly spec: LbSpec;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly switches = new Map<string, SwitchRuntime>();
+  private readonly drained = new Set<string>();
+  private readonly addresses = new Map<string, string>();
+  private registry: Registry | undefined;
+  private plan: TokenPlan | undefined;
+  private tokenTimer: ReturnType<Clock['setTimer']> | undefined;
+  private running = false;
+  private readonly detach: (() => void)[] = [];
+
+  constructor(private readonly options: ControllerOptions) {
+    this.spec = options.spec;
+    this.clock = options.clock ?? systemClock();
+    this.log = options.logger;
+    if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) {
+      throw new ControllerError('CONTROLLER_BAD_OPTIONS', `batch size ${options.batchSize} must be a positive integer`, { location: { path: 'batchSize' } });
+    }
+    const names = new Set([...this.spec.gateways.map((g) => g.name), ...this.spec.hosts.map((h) => h.name)]);
+    for (const [name, address] of Object.entries(options.addresses ?? {})) {
+      if (!names.has(name)) {
+        throw new ControllerError('CONTROLLER_BAD_OPTIONS', `address override for unknown switch '${name}'`, { location: { path: `addresses.${name}` }, hint: didYouMean(name, names) });
+      }
+      this.addresses.set(name, address);
+    }
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Opens the registry, plans tokens, starts every connection and health monitor. Does not wait for the switches. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    const pipelines = this.options.pipelines ?? (await buildPipelines(this.spec, this.options.pipeline ?? 'embedded'));
+    const registry = openRegistry({ dataDir: this.options.dataDir, now: () => Math.floor(this.clock.now() / 1000) });
+    try {
+      const changes = registry.reconcile(this.spec);
+      if (changes.keysCreated.length > 0) this.log.info({ keys: changes.keysCreated }, 'registry: keys created');
+      this.registry = registry;
+      this.running = true;
+      this.replan(false);
+    } catch (error) {
+      // Nothing else runs yet: leave no open database or timer behind.
+      this.running = false;
+      if (this.tokenTimer !== undefined) this.clock.clearTimer(this.tokenTimer);
+      this.tokenTimer = undefined;
+      this.registry = undefined;
+      registry.close();
+      throw error;
+    }
+    for (const gw of this.spec.gateways) this.addSwitch(gw.name, 'gateway', gw.p4runtime, pipelines.gateway);
+    for (const host of this.spec.hosts) this.addSwitch(host.name, 'host', host.p4runtime, pipelines.host);
+    for (const rt of this.switches.values()) {
+      rt.monitor?.start();
+      rt.connection.start();
+    }
+    this.log.info({ gateways: this.spec.gateways.length, hosts: this.spec.hosts.length }, 'controller started');
+  }
+
+  private addSwitch(name: string, role: SwitchRole, target: LbSpec['gateways'][number]['p4runtime'], pipeline: RolePipelines['gateway']): void {
+    const connection = new SwitchConnection({
+      address: () => this.addressOf(name),
+      deviceId: BigInt(target.deviceId),
+      electionId: BigInt(target.electionId),
+      pipeline,
+      ...(this.options.backoff === undefined ? {} : { backoff: this.options.backoff }),
+      ...(this.options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.options.connectTimeoutMs }),
+    });
+    const rt: SwitchRuntime = {
+      name, role, connection, installed: undefined, tables: undefined, alarms: [], monitor: undefined,
+      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined,
+    };
+    const log = this.log.child({ switch: name });
+    this.detach.push(
+      connection.events.on('state', ({ from, to }) => {
+        if (to !== 'pipeline-ready') {
+          // Anything but pipeline-ready may mean a new device: trust nothing until the next reconcile.
+          rt.installed = undefined;
+          rt.registers?.close();
+          rt.registers = undefined;
+        }
+        log.info({ from, to }, 'switch connection');
+        this.events.emit('connection', { switch: name, role, from, to });
+      }),
+      connection.events.on('pipeline-ready', ({ client, pushed }) => this.enqueue(rt, () => this.fullReconcile(rt, client, pushed))),
+      connection.events.on('reconnect-scheduled', ({ attempt, delayMs, error }) => {
+        rt.lastError = error === undefined ? rt.lastError : message(error);
+        log.warn({ attempt, delayMs, err: error === undefined ? undefined : message(error) }, 'switch reconnect scheduled');
+      }),
+      connection.events.on('error', ({ error }) => {
+        rt.lastError = message(error);
+        log.error({ err: message(error) }, 'switch error');
+        this.events.emit('error', { switch: name, error });
+      }),
+    );
+    if (role === 'gateway') {
+      const monitor = new HealthMonitor({
+        spec: this.spec,
+        gateway: name,
+        logger: this.log,
+        clock: this.clock,
+        ...(this.options.resolveEndpoint === undefined ? {} : { resolveEndpoint: this.options.resolveEndpoint }),
+        ...(this.options.prober === undefined ? {} : { prober: this.options.prober }),
+      });
+      rt.monitor = monitor;
+      this.detach.push(
+        monitor.onTransition((transition) => {
+          this.events.emit('health', transition);
+          this.requestUpdate(rt, { kind: 'health', transition });
+        }),
+      );
+    }
+    this.switches.set(name, rt);
+  }
+
+  private addressOf(name: string): string {
+    const override = this.addresses.get(name);
+    if (override !== undefined) return override;
+    const sw = this.spec.gateways.find((g) => g.name === name) ?? this.spec.hosts.find((h) => h.name === name);
+    return sw!.p4runtime.address;
+  }
+
+  /** Points a switch at a new address (it moved); used at its next (re)connect. */
+  setAddress(switchName: string, address: string): void {
+    this.runtime(switchName);
+    this.addresses.set(switchName, address);
+  }
+
+  private runtime(name: string, role?: SwitchRole): SwitchRuntime {
+    const rt = this.switches.get(name);
+    if (rt === undefined || (role !== undefined && rt.role !== role)) {
+      const candidates = [...this.switches.values()].filter((s) => role === undefined || s.role === role).map((s) => s.name);
+      throw new ControllerError('CONTROLLER_UNKNOWN_GATEWAY', `no ${role ?? 'switch'} named '${name}'`, { location: { path: role ?? 'switch' }, hint: didYouMean(name, candidates) });
+    }
+    return rt;
+  }
+
+  /** Runs `job` after every earlier job of the switch; a failure is reported, never thrown to the queue. */
+  private enqueue(rt: SwitchRuntime, job: () => Promise<void>): Promise<void> {
+    const run = rt.queue.then(job).catch((error: unknown) => {
+      rt.lastError = message(error);
+      this.log.error({ switch: rt.name, err: message(error) }, 'switch job failed');
+      this.events.emit('error', { switch: rt.name, error });
+    });
+    rt.queue = run;
+    return run;
+  }
+
+  /** Queues a diff update of `rt`, or adds `cause` to the one already waiting. */
+  private requestUpdate(rt: SwitchRuntime, cause: UpdateCause): Promise<void> {
+    if (rt.pending !== undefined) {
+      rt.pending.push(cause);
+      return rt.queue;
+    }
+    const causes: UpdateCause[] = [cause];
+    rt.pending = causes;
+    return this.enqueue(rt, async () => {
+      rt.pending = undefined;
+      await this.update(rt, causes);
+    });
+  }
+
+  private desiredOf(rt: SwitchRuntime): SwitchTables {
+    const plan = this.plan!;
+    const keys = this.registry!.keyRing();
+    if (rt.role === 'host') return hostDesired({ spec: this.spec, host: rt.name, keys, plan });
+    const { tables, desired } = gatewayDesired({
+      spec: this.spec,
+      gateway: rt.name,
+      view: gatewayView(rt.monitor!.view(), this.drained),
+      keys,
+      plan,
+      publicNextHopMac: this.options.publicNextHopMac ?? DEFAULT_PUBLIC_NEXT_HOP_MAC,
+      ...(rt.tables === undefined ? {} : { previous: rt.tables }),
+    });
+    rt.tables = tables;
+    this.noteAlarms(rt, tables.alarms);
+    return desired;
+  }
+
+  private noteAlarms(rt: SwitchRuntime, alarms: readonly LbAlarm[]): void {
+    const before = new Map(rt.alarms.map((a) => [a.vip, a]));
+    for (const a of alarms) {
+      const old = before.get(a.vip);
+      if (old === undefined || old.reason !== a.reason || old.keptLastTable !== a.keptLastTable) {
+        this.log.warn({ gateway: a.gateway, vip: a.vip, reason: a.reason, keptLastTable: a.keptLastTable }, a.message);
+        this.events.emit('alarm', a);
+      }
+    }
+    const now = new Set(alarms.map((a) => a.vip));
+    for (const vip of before.keys()) {
+      if (!now.has(vip)) {
+        this.log.info({ gateway: rt.name, vip }, 'alarm cleared: the VIP has a backend again');
+        this.events.emit('alarm-cleared', { gateway: rt.name, vip });
+      }
+    }
+    rt.alarms = alarms;
+  }
+
+  private ownedTables(rt: SwitchRuntime): readonly string[] {
+    return rt.role === 'gateway' ? GATEWAY_TABLE_ORDER : HOST_TABLE_ORDER;
+  }
+
+  private async fullReconcile(rt: SwitchRuntime, client: SwitchClient, pushed: boolean): Promise<void> {
+    if (!this.running) return;
+    const started = Date.now();
+    const desired = this.desiredOf(rt);
+    const state = toDesiredState(desired, this.ownedTables(rt), rt.role === 'gateway' ? FLOW_REGISTERS : []);
+    const registers = pushed && rt.role === 'gateway' ? await this.registerAccess(rt, client) : undefined;
+    const report = await reconcile(client, state, {
+      pipelinePushed: pushed,
+      ...(this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize }),
+      ...(registers === undefined ? {} : { registers }),
+    });
+    rt.installed = desired;
+    rt.reconciledAt = this.clock.now();
+    rt.lastError = undefined;
+    this.markTokensInstalled(rt.name);
+    const durationMs = Date.now() - started;
+    this.log.info({ switch: rt.name, pushed, ...report, durationMs }, 'switch reconciled');
+    this.events.emit('reconciled', { ...report, switch: rt.name, role: rt.role, pipelinePushed: pushed, durationMs });
+  }
+
+  private async update(rt: SwitchRuntime, causes: readonly UpdateCause[]): Promise<void> {
+    if (!this.running) return;
+    const desired = this.desiredOf(rt);
+    const client = rt.connection.client;
+    const installed = rt.installed;
+    // Not live: the reconcile at the next pipeline-ready installs what is current then.
+    if (rt.connection.state.phase !== 'pipeline-ready' || client === undefined) return;
+    // Live but unsure of its contents (a failed write or reconcile): read back and reconcile now,
+    // rather than waiting for a pipeline-ready that a healthy session never sends again.
+    if (installed === undefined) {
+      await this.fullReconcile(rt, client, false);
+      return;
+    }
+    const updates = diffEntries(installed.entries, desired.entries, { tableOrder: this.ownedTables(rt) });
+    const defaults = diffDefaults(installed.defaults, desired.defaults);
+    const values = updateValues(updates, defaults);
+    const started = Date.now();
+    if (values.length > 0) {
+      try {
+        await client.write(values, this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize });
+      } catch (error) {
+        // Part of the write may have landed: read the switch back and reconcile from what it holds.
+        rt.installed = undefined;
+        this.log.warn({ switch: rt.name, err: message(error) }, 'diff write failed; reconciling from a read-back');
+        if (rt.connection.state.phase === 'pipeline-ready') await this.fullReconcile(rt, client, false);
+        throw error;
+      }
+    }
+    const writeMs = Date.now() - started;
+    rt.installed = desired;
+    this.markTokensInstalled(rt.name);
+    const health = causes.flatMap((c) => (c.kind === 'health' ? [c.transition.at] : []));
+    const convergenceMs = health.length === 0 ? undefined : this.clock.now() - Math.min(...health);
+    const count = (t: EntryUpdate['type']) => updates.filter((u) => u.type === t).length;
+    const result: TablesUpdated = {
+      switch: rt.name,
+      role: rt.role,
+      causes,
+      inserted: count('INSERT'),
+      modified: count('MODIFY') + defaults.length,
+      deleted: count('DELETE'),
+      slotChanges: updates.filter((u) => u.entry.table === GATEWAY_P4.slotTable).length,
+      writeMs,
+      convergenceMs,
+    };
+    this.log.info({ switch: rt.name, causes: causes.map((c) => c.kind), inserted: result.inserted, modified: result.modified, deleted: result.deleted, convergenceMs }, 'tables updated');
+    this.events.emit('tables-updated', result);
+  }
+
+  // --- tokens ---
+
+  private replan(push: boolean): void {
+    if (!this.running) return;
+    const registry = this.registry!;
+    const nowSeconds = this.clock.now() / 1000;
+    this.plan = planTokens({ spec: this.spec, keys: registry.keyRing(), policy: compilePolicy(this.spec, registry.policyInput()), now: nowSeconds });
+    try {
+      registry.recordIssued(this.plan.entries);
+      registry.expireTokens(Math.floor(nowSeconds));
+    } catch (error) {
+      this.log.error({ err: message(error) }, 'registry: recording the token plan failed');
+    }
+    this.events.emit('tokens-planned', { plan: this.plan });
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, this.plan.nextChangeAt * 1000 - this.clock.now()));
+    this.tokenTimer = this.clock.setTimer(() => {
+      this.tokenTimer = undefined;
+      this.replan(true);
+    }, delay);
+    if (push) for (const rt of this.switches.values()) void this.requestUpdate(rt, { kind: 'tokens' });
+  }
+
+  /** The plan's tokens of a switch are on it now; expired ones it no longer holds are removed. */
+  private markTokensInstalled(switchName: string): void {
+    const registry = this.registry;
+    const plan = this.plan;
+    if (registry === undefined || plan === undefined) return;
+    try {
+      const refs: TokenRef[] = plan.entries.filter((e) => e.switch === switchName).map((e) => ({ switch: e.switch, entryKey: e.entryKey, tokenId: e.token.id }));
+      registry.setTokenState(refs, 'installed');
+      const planned = new Set(refs.map((r) => `${r.entryKey}\u0000${r.tokenId}`));
+      const gone = registry.tokens({ switch: switchName, states: ['expired'] }).filter((t) => !planned.has(`${t.entryKey}\u0000${t.tokenId}`));
+      registry.setTokenState(gone.map((t) => ({ switch: t.switch, entryKey: t.entryKey, tokenId: t.tokenId })), 'removed');
+    } catch (error) {
+      this.log.error({ switch: switchName, err: message(error) }, 'registry: recording installed tokens failed');
+    }
+  }
+
+  /** Recorded tokens (default: issued and installed). */
+  tokens(filter: { readonly switch?: string; readonly states?: readonly TokenState[] } = {}): IssuedToken[] {
+    return this.requireRegistry().tokens({ states: ['issued', 'installed'], ...filter });
+  }
+
+  /** The current plan's schedule: when it changes next, and how many entries each switch needs. */
+  tokenPlanSummary(): { readonly now: number; readonly nextChangeAt: number; readonly ttlSeconds: number; readonly entriesBySwitch: Readonly<Record<string, number>> } {
+    const plan = this.plan;
+    if (plan === undefined) throw new ControllerError('CONTROLLER_NOT_RUNNING', 'the controller has not started');
+    const counts: Record<string, number> = {};
+    for (const e of plan.entries) counts[e.switch] = (counts[e.switch] ?? 0) + 1;
+    return { now: plan.now, nextChangeAt: plan.nextChangeAt, ttlSeconds: plan.schedule.ttlSeconds, entriesBySwitch: counts };
+  }
+
+  private requireRegistry(): Registry {
+    if (this.registry === undefined) throw new ControllerError('CONTROLLER_NOT_RUNNING', 'the controller has not started');
+    return this.registry;
+  }
+
+  // --- drain ---
+
+  private checkVm(vm: string): void {
+    const names = this.spec.vms.map((v) => v.name);
+    if (!names.includes(vm)) throw new ControllerError('CONTROLLER_UNKNOWN_VM', `no VM named '${vm}'`, { location: { path: 'vm' }, hint: didYouMean(vm, names) });
+  }
+
+  /** Gives the VM no new flows on any gateway (its backend entries stay for pinned flows); resolves once written. */
+  async drain(vm: string): Promise<void> {
+    this.checkVm(vm);
+    if (this.drained.has(vm)) return;
+    this.drained.add(vm);
+    this.log.info({ vm }, 'drain');
+    await this.updateGateways({ kind: 'drain', vm });
+  }
+
+  async undrain(vm: string): Promise<void> {
+    this.checkVm(vm);
+    if (!this.drained.delete(vm)) return;
+    this.log.info({ vm }, 'undrain');
+    await this.updateGateways({ kind: 'undrain', vm });
+  }
+
+  drainedVms(): string[] {
+    return [...this.drained].sort();
+  }
+
+  private async updateGateways(cause: UpdateCause): Promise<void> {
+    if (!this.running) throw new ControllerError('CONTROLLER_NOT_RUNNING', 'the controller is not running');
+    await Promise.all([...this.switches.values()].filter((s) => s.role === 'gateway').map((rt) => this.requestUpdate(rt, cause)));
+  }
+
+  // --- status ---
+
+  switchStatus(): SwitchStatus[] {
+    return [...this.switches.values()].map((rt) => {
+      const s = rt.connection.state;
+      return {
+        name: rt.name,
+        role: rt.role,
+        address: this.addressOf(rt.name),
+        phase: s.phase,
+        primary: s.phase === 'primary' || s.phase === 'pipeline-ready',
+        failures: s.failures,
+        reconciledAt: rt.reconciledAt,
+        lastError: rt.lastError,
+      };
+    });
+  }
+
+  /** Resolves once every switch has been reconciled at least once (or rejects after `timeoutMs`). */
+  async waitUntilReconciled(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const waiting = [...this.switches.values()].filter((s) => s.reconciledAt === undefined || s.installed === undefined);
+      if (waiting.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new ControllerError('CONTROLLER_NOT_CONNECTED', `switches not reconciled within ${timeoutMs} ms: ${waiting.map((s) => `${s.name} (${s.connection.state.phase})`).join(', ')}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Resolves after every queued job of every switch (tests; the API's drain answers after its write). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.switches.values()].map((s) => s.queue));
+  }
+
+  /** The gateway's last computed tables (what lb gave), or undefined before the first computation. */
+  gatewayTables(gateway: string): GatewayTables | undefined {
+    return this.runtime(gateway, 'gateway').tables;
+  }
+
+  /** The entries the controller believes the switch holds (undefined when unsure). */
+  installedEntries(switchName: string): SwitchTables | undefined {
+    return this.runtime(switchName).installed;
+  }
+
+  alarms(): LbAlarm[] {
+    return [...this.switches.values()].flatMap((s) => s.alarms);
+  }
+
+  vipStatus(): VipStatus[] {
+    const gateways = [...this.switches.values()].filter((s) => s.role === 'gateway');
+    return this.spec.vips.map((vip) => {
+      const perGateway = gateways.map((g) => {
+        const t = g.tables?.vips.find((v) => v.vip === vip.name);
+        const slots = new Map<string, number>();
+        if (t?.slotTable !== undefined) for (const owner of t.slotTable.owner) slots.set(t.slotTable.backends[owner]!, (slots.get(t.slotTable.backends[owner]!) ?? 0) + 1);
+        return { g, t, slots, view: g.monitor!.view() };
+      });
+      return {
+        name: vip.name,
+        address: vip.address,
+        protocol: vip.protocol,
+        ports: vip.ports,
+        mode: vip.mode,
+        backends: vip.backends.map((vm) => ({
+          vm,
+          drained: this.drained.has(vm),
+          gateways: Object.fromEntries(perGateway.map(({ g, t, slots, view }) => [g.name, {
+            health: view.state(vip.name, vm),
+            slots: slots.get(vm) ?? 0,
+            backendEntry: t?.backendVms.includes(vm) ?? false,
+          }])),
+        })),
+        tableStatus: Object.fromEntries(perGateway.map(({ g, t }) => [g.name, t?.status ?? 'not-computed'])),
+      };
+    });
+  }
+
+  private liveClient(rt: SwitchRuntime): SwitchClient {
+    const client = rt.connection.client;
+    if (rt.connection.state.phase !== 'pipeline-ready' || client === undefined) {
+      throw new ControllerError('CONTROLLER_NOT_CONNECTED', `${rt.name} is not ready (${rt.connection.state.phase})`, { location: { path: rt.role } });
+    }
+    return client;
+  }
+
+  private async registerAccess(rt: SwitchRuntime, client: SwitchClient): Promise<RegisterAccess> {
+    if (rt.registers === undefined) rt.registers = await selectRegisterAccess(client, this.options.registerAccess?.(rt.name) ?? {});
+    return rt.registers;
+  }
+
+  /** The gateway's pinned flows from its flow-state registers, optionally only those of one backend VM. */
+  async flows(gateway: string, filter: { readonly backend?: string } = {}): Promise<FlowRecord[]> {
+    const rt = this.runtime(gateway, 'gateway');
+    if (filter.backend !== undefined) this.checkVm(filter.backend);
+    const client = this.liveClient(rt);
+    const registers = await this.registerAccess(rt, client);
+    const names = backendNamesById(this.spec);
+    const out: FlowRecord[] = [];
+    for (const [way, register] of FLOW_REGISTERS.entries()) {
+      for (const cell of await registers.read(register)) {
+        const e = decodeFlowEntry(cell.value);
+        if (e === undefined) continue;
+        const backend = names[e.backendId];
+        if (filter.backend !== undefined && backend !== filter.backend) continue;
+        out.push({ gateway, way: way as 0 | 1, index: cell.index, signature: e.signature, backendId: e.backendId, backend, lastSeenTicks: e.lastSeenTicks });
+      }
+    }
+    return out;
+  }
+
+  /** Packet and byte counters by VIP and backend (gateways), drops by reason (every switch). */
+  async stats(switchName: string): Promise<SwitchStats> {
+    const rt = this.runtime(switchName);
+    const client = this.liveClient(rt);
+    const cells = async (name: string) => new Map((await client.readCounters(name)).map((c) => [c.index ?? 0, c]));
+    if (rt.role === 'host') {
+      const drops = await cells(HOST_P4.drops);
+      return { switch: rt.name, role: rt.role, vips: [], backends: [], drops: HOST_DROP_REASONS.slice(1).map((r) => ({ reason: r.label, packets: drops.get(r.code)?.packets ?? 0n })) };
+    }
+    const [vipCells, backendCells, dropCells] = [await cells(GATEWAY_P4.vipStats), await cells(GATEWAY_P4.backendStats), await cells(GATEWAY_P4.drops)];
+    const vipNames = vipNamesById(this.spec);
+    const vmNames = backendNamesById(this.spec);
+    const named = <T>(names: readonly (string | undefined)[], map: Map<number, { packets?: bigint; bytes?: bigint }>, make: (name: string, packets: bigint, bytes: bigint) => T): T[] =>
+      names.flatMap((n, id) => (n === undefined ? [] : [make(n, map.get(id)?.packets ?? 0n, map.get(id)?.bytes ?? 0n)]));
+    return {
+      switch: rt.name,
+      role: rt.role,
+      vips: named(vipNames, vipCells, (vip, packets, bytes) => ({ vip, packets, bytes })),
+      backends: named(vmNames, backendCells, (vm, packets, bytes) => ({ vm, packets, bytes })),
+      drops: GATEWAY_DROP_REASONS.slice(1).map((r) => ({ reason: r.label, packets: dropCells.get(r.code)?.packets ?? 0n })),
+    };
+  }
+
+  /** Stops health checks, the token timer and every connection, waits for jobs, closes the registry. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.tokenTimer !== undefined) this.clock.clearTimer(this.tokenTimer);
+    this.tokenTimer = undefined;
+    await Promise.all([...this.switches.values()].map((s) => s.monitor?.stop()));
+    for (const rt of this.switches.values()) rt.connection.stop();
+    for (const off of this.detach.splice(0)) off();
+    await this.settled();
+    for (const rt of this.switches.values()) {
+      rt.registers?.close();
+      rt.registers = undefined;
+    }
+    this.registry?.close();
+    this.registry = undefined;
+    this.log.info('controller stopped');
+  }
+}

@@ -1,0 +1,5 @@
+/** The runtime controller: switches, health monitors, tables and tokens wired together. */
+export * from './controller.ts';
+export * from './desired.ts';
+export * from './errors.ts';
+export * from './pipelines.ts';

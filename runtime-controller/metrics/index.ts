@@ -1,0 +1,2 @@
+/** Prometheus metrics of the controller. */
+export * from './metrics.ts';
