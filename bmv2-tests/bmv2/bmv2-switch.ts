@@ -12,6 +12,7 @@ import { P4RuntimeRpcError } from '../../core/p4runtime/status.ts';
 import {
   SetForwardingPipelineConfigRequest_Action,
   Update_Type,
+  type DigestList,
   type Entity,
   type EntitySchema,
   type StreamMessageResponse,
@@ -22,7 +23,8 @@ import type { DigestMessage, OutputPacket } from '../dsl/target.ts';
 import type { Bmv2Tools } from '../dsl/runner.ts';
 import type { Bmv2Program } from './compile.ts';
 import { Bmv2Error } from './errors.ts';
-import { decodeDigestData, lookupName, P4InfoIndex } from './p4info-index.ts';
+import { decodeDigestList, P4Schema } from '../../runtime-controller/schema/index.ts';
+import { resolveName } from '../dsl/embedded-target.ts';
 import { freeLoopbackPort, hasThrift, simpleSwitchArgs, SwitchProcess } from './switch-process.ts';
 import { ThriftRegisterClient } from './thrift-registers.ts';
 import { createVethPair, removeStaleVethPairs, removeVethPair, vethPairNames, type VethPair } from './veth.ts';
@@ -97,7 +99,9 @@ export class Bmv2Switch {
   private streamEnded: unknown;
   private thrift: ThriftRegisterClient | undefined;
   private program: Bmv2Program | undefined;
-  private indexed: P4InfoIndex | undefined;
+  private indexed: P4Schema | undefined;
+  /** Digest id → the digested struct's type name, as a packet test names a digest. */
+  private digestNames = new Map<number, string>();
   private frames: OutputPacket[] = [];
   private digestQueue: DigestMessage[] = [];
   private sentSinceTake = 0;
@@ -202,10 +206,8 @@ export class Bmv2Switch {
   private onStream(m: StreamMessageResponse): void {
     if (m.update.case === 'digest') {
       const list = m.update.value;
-      const info = this.indexed?.digests.get(list.digestId);
-      for (const data of list.data) {
-        this.digestQueue.push({ name: info?.typeName ?? `digest ${list.digestId}`, fields: info === undefined ? {} : decodeDigestData(info, data) });
-      }
+      const name = this.digestNames.get(list.digestId) ?? `digest ${list.digestId}`;
+      for (const fields of this.decodeDigests(list)) this.digestQueue.push({ name, fields });
       this.stream?.send({ update: { case: 'digestAck', value: { digestId: list.digestId, listId: list.listId } } });
       this.lastActivity = Date.now();
       return;
@@ -213,7 +215,18 @@ export class Bmv2Switch {
     this.streamMessages.push(m);
   }
 
-  get index(): P4InfoIndex {
+  /** Each message's fields by name; a list the schema cannot read still counts, with no fields. */
+  private decodeDigests(list: DigestList): readonly Readonly<Record<string, bigint>>[] {
+    if (this.indexed?.digests.find(list.digestId) === undefined) return list.data.map(() => ({}));
+    try {
+      return decodeDigestList(this.indexed, list).data;
+    } catch {
+      return list.data.map(() => ({}));
+    }
+  }
+
+  /** The controller's schema of the pushed program's P4Info. */
+  get schema(): P4Schema {
     if (this.indexed === undefined) throw new Bmv2Error('BMV2_P4RUNTIME', 'no pipeline pushed yet');
     return this.indexed;
   }
@@ -236,8 +249,12 @@ export class Bmv2Switch {
       throw p4rtError(`SetForwardingPipelineConfig of ${program.fileName}`, err);
     }
     this.program = program;
-    this.indexed = new P4InfoIndex(program.p4info);
-    const digests = [...this.indexed.digests.values()].map((d) => ({
+    this.indexed = P4Schema.fromP4Info(program.p4info);
+    this.digestNames = new Map(program.p4info.digests.map((d) => {
+      const spec = d.typeSpec?.typeSpec;
+      return [d.preamble!.id, spec?.case === 'struct' ? spec.value.name : d.preamble!.name];
+    }));
+    const digests = [...this.indexed.digests].map((d) => ({
       type: Update_Type.INSERT,
       entity: { entity: { case: 'digestEntry' as const, value: { digestId: d.id, config: { maxTimeoutNs: 0n, maxListSize: 1, ackTimeoutNs: 1_000_000_000n } } } },
     }));
@@ -318,7 +335,7 @@ export class Bmv2Switch {
     if (this.thrift === undefined) {
       throw new Bmv2Error('BMV2_UNSUPPORTED', `register ${name}: BMv2's P4Runtime server does not implement register reads and this simple_switch_grpc has no Thrift server`);
     }
-    const info = lookupName('register', this.program?.registers ?? new Map(), name);
+    const info = resolveName('register', this.program?.registers ?? new Map(), name);
     if (info.bitwidth > 64) throw new Bmv2Error('BMV2_UNSUPPORTED', `register ${info.name}: bit<${info.bitwidth}> is wider than the 64 bits BMv2's Thrift serves`);
     if (!Number.isInteger(index) || index < 0 || index >= info.size) {
       throw new Bmv2Error('BMV2_P4RUNTIME', `register ${info.name} has ${info.size} cells, index ${index}`);

@@ -4,17 +4,18 @@
  * pairs, counters read over P4Runtime, registers over Thrift, digests from the stream (acked).
  * BMv2 runs on real time, so `advanceClock` is refused.
  */
+import { decodeCounterEntry, encodeCounterEntry, type TableInfo } from '../../runtime-controller/schema/index.ts';
 import { resolveName as resolveDslName } from '../dsl/embedded-target.ts';
 import { PacketTestError } from '../dsl/errors.ts';
 import type { Bmv2Tools } from '../dsl/runner.ts';
 import type { CounterValue, DigestMessage, KeyValue, OutputPacket, PacketTestTarget, ScalarValue } from '../dsl/target.ts';
-import { scalarToBits } from '../dsl/values.ts';
+import { actionArgs, keyValuesToMatches } from '../dsl/values.ts';
 import { Bmv2Switch, WRITE_BATCH, type WriteUpdates } from './bmv2-switch.ts';
 import { compileForBmv2 } from './compile.ts';
-import { Update_Type } from '../../core/p4runtime/gen/p4/v1/p4runtime_pb.ts';
+import { Update_Type, type TableEntry } from '../../core/p4runtime/gen/p4/v1/p4runtime_pb.ts';
 import {
-  encodeTableEntry, type ActionCall, type KeyMatch, type MatchFieldInfo, type TableEntryInit, type TableInfo,
-} from './p4info-index.ts';
+  actionParamsOf, defaultEntryOf, keyFieldsOf, resolveAction, resolveTable, tableEntryOf, type EntryParts,
+} from './schema-entries.ts';
 
 export interface Bmv2TargetOptions {
   readonly tools: Bmv2Tools;
@@ -23,42 +24,6 @@ export interface Bmv2TargetOptions {
   readonly cpuPort?: number;
   /** See Bmv2SwitchOptions.quietMs. */
   readonly quietMs?: number;
-}
-
-function isObject(v: KeyValue): v is Exclude<KeyValue, ScalarValue> {
-  return typeof v === 'object';
-}
-
-/** A scenario's key value as the field's match, by the field's match kind (as the embedded target reads it). */
-export function keyMatchOf(table: string, field: MatchFieldInfo, value: KeyValue): KeyMatch {
-  const what = `${table}: key '${field.name}'`;
-  const bits = (v: ScalarValue, part = ''): bigint => scalarToBits(v, field.bitwidth, `${what}${part}`);
-  const wrongShape = (): PacketTestError => new PacketTestError('PACKET_TEST_BAD_VALUE', `${what} is ${field.kind}; the value has another shape`);
-  switch (field.kind) {
-    case 'exact':
-    case 'optional':
-      if (isObject(value)) throw wrongShape();
-      return { kind: field.kind, value: bits(value) };
-    case 'lpm':
-      if (!isObject(value)) return { kind: 'lpm', value: bits(value), prefixLength: field.bitwidth };
-      if (!('prefixLength' in value)) throw wrongShape();
-      return { kind: 'lpm', value: bits(value.value), prefixLength: value.prefixLength };
-    case 'ternary':
-      if (!isObject(value)) return { kind: 'ternary', value: bits(value), mask: (1n << BigInt(field.bitwidth)) - 1n };
-      if (!('mask' in value)) throw wrongShape();
-      return { kind: 'ternary', value: bits(value.value, ' value'), mask: bits(value.mask, ' mask') };
-    case 'range':
-      if (!isObject(value)) return { kind: 'range', low: bits(value), high: bits(value) };
-      if (!('low' in value)) throw wrongShape();
-      return { kind: 'range', low: bits(value.low, ' low'), high: bits(value.high, ' high') };
-  }
-}
-
-function unknownNames(kind: string, given: readonly string[], known: readonly string[]): void {
-  const missing = given.find((n) => !known.includes(n));
-  if (missing !== undefined) {
-    throw new PacketTestError('PACKET_TEST_UNKNOWN_NAME', `no ${kind} '${missing}'`, { hint: `expected: ${known.join(', ') || 'none'}` });
-  }
 }
 
 export class Bmv2Target implements PacketTestTarget {
@@ -89,31 +54,18 @@ export class Bmv2Target implements PacketTestTarget {
     await this.sw.pushPipeline(program);
   }
 
-  private entry(table: string, keys: Readonly<Record<string, KeyValue>>, call: ActionCall | undefined, priority: number | undefined): TableEntryInit {
-    const t = this.switch().index.table(table);
-    unknownNames(`key in ${t.name}`, Object.keys(keys), t.fields.map((f) => f.name));
-    const matches = t.fields.map((f) => {
-      const v = keys[f.name];
-      if (v !== undefined) return keyMatchOf(t.name, f, v);
-      if (f.kind === 'exact') throw new PacketTestError('PACKET_TEST_BAD_VALUE', `${t.name}: exact key '${f.name}' needs a value`);
-      return undefined;
-    });
-    return encodeTableEntry(t, matches, call, priority);
+  private entry(table: TableInfo, keys: Readonly<Record<string, KeyValue>>, action: EntryParts['action'], priority: number | undefined): TableEntry {
+    const matches = keyValuesToMatches(table.name, keyFieldsOf(table), keys);
+    return tableEntryOf(this.switch().schema, { table, matches, ...(action === undefined ? {} : { action }), ...(priority === undefined ? {} : { priority }) });
   }
 
-  private call(table: TableInfo, action: string, params: Readonly<Record<string, ScalarValue>>): ActionCall {
-    const info = resolveDslName(`action of ${table.name}`, table.actions, action);
-    unknownNames(`parameter of ${info.name}`, Object.keys(params), info.params.map((p) => p.name));
-    const args = info.params.map((p) => {
-      const v = params[p.name];
-      if (v === undefined) throw new PacketTestError('PACKET_TEST_BAD_VALUE', `${info.name}: parameter '${p.name}' is missing`);
-      return scalarToBits(v, p.bitwidth, `${info.name}(${p.name})`);
-    });
-    return { action: info, args };
+  private call(table: TableInfo, action: string, params: Readonly<Record<string, ScalarValue>>): NonNullable<EntryParts['action']> {
+    const info = resolveAction(table, action);
+    return { action: info, args: actionArgs(actionParamsOf(info), params) };
   }
 
   private table(name: string): TableInfo {
-    return resolveDslName('table', this.switch().index.tables, name);
+    return resolveTable(this.switch().schema, name);
   }
 
   /** Sends the queued inserts; a rejected one is reported with the table and keys it was for. */
@@ -137,7 +89,7 @@ export class Bmv2Target implements PacketTestTarget {
    */
   async insert(table: string, keys: Readonly<Record<string, KeyValue>>, action: string, params: Readonly<Record<string, ScalarValue>>, priority?: number): Promise<void> {
     const t = this.table(table);
-    const entry = this.entry(t.name, keys, this.call(t, action, params), priority);
+    const entry = this.entry(t, keys, this.call(t, action, params), priority);
     this.pendingInserts.push({ update: { type: Update_Type.INSERT, entity: { entity: { case: 'tableEntry', value: entry } } }, what: `${t.name} ${JSON.stringify(keys, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}` });
     if (this.pendingInserts.length >= WRITE_BATCH) await this.flush();
   }
@@ -145,21 +97,21 @@ export class Bmv2Target implements PacketTestTarget {
   async modify(table: string, keys: Readonly<Record<string, KeyValue>>, action: string, params: Readonly<Record<string, ScalarValue>>, priority?: number): Promise<void> {
     await this.flush();
     const t = this.table(table);
-    const entry = this.entry(t.name, keys, this.call(t, action, params), priority);
+    const entry = this.entry(t, keys, this.call(t, action, params), priority);
     await this.switch().write([{ type: Update_Type.MODIFY, entity: { entity: { case: 'tableEntry', value: entry } } }], `modify ${t.name}`);
   }
 
   async delete(table: string, keys: Readonly<Record<string, KeyValue>>, priority?: number): Promise<void> {
     await this.flush();
     const t = this.table(table);
-    const entry = this.entry(t.name, keys, undefined, priority);
+    const entry = this.entry(t, keys, undefined, priority);
     await this.switch().write([{ type: Update_Type.DELETE, entity: { entity: { case: 'tableEntry', value: entry } } }], `delete from ${t.name}`);
   }
 
   async setDefault(table: string, action: string, params: Readonly<Record<string, ScalarValue>>): Promise<void> {
     await this.flush();
     const t = this.table(table);
-    const entry = { ...encodeTableEntry({ ...t, needsPriority: false }, [], this.call(t, action, params), undefined), isDefaultAction: true };
+    const entry = defaultEntryOf(this.switch().schema, t, this.call(t, action, params));
     await this.switch().write([{ type: Update_Type.MODIFY, entity: { entity: { case: 'tableEntry', value: entry } } }], `default action of ${t.name}`);
   }
 
@@ -176,15 +128,18 @@ export class Bmv2Target implements PacketTestTarget {
   async counter(name: string, index: number): Promise<CounterValue> {
     await this.flush();
     const sw = this.switch();
-    const c = resolveDslName('counter', sw.index.counters, name);
+    const counters = new Map<string, { name: string; size: number; direct: boolean }>();
+    for (const c of sw.schema.counters) counters.set(c.name, { name: c.name, size: c.size, direct: false });
+    for (const c of sw.schema.directCounters) counters.set(c.name, { name: c.name, size: 0, direct: true });
+    const c = resolveDslName('counter', counters, name);
     if (c.direct) throw new PacketTestError('PACKET_TEST_TARGET', `${c.name} is a direct counter: read it through its table entry`);
     if (!Number.isInteger(index) || index < 0 || index >= c.size) {
       throw new PacketTestError('PACKET_TEST_BAD_VALUE', `counter ${c.name} has ${c.size} cells, index ${index}`);
     }
     await sw.settle();
-    const [e] = await sw.read([{ entity: { case: 'counterEntry', value: { counterId: c.id, index: { index: BigInt(index) } } } }], `read ${c.name}[${index}]`);
-    const data = e?.entity.case === 'counterEntry' ? e.entity.value.data : undefined;
-    return { packets: data?.packetCount ?? 0n, bytes: data?.byteCount ?? 0n };
+    const [e] = await sw.read([{ entity: { case: 'counterEntry', value: encodeCounterEntry(sw.schema, { counter: c.name, index }) } }], `read ${c.name}[${index}]`);
+    const read = e?.entity.case === 'counterEntry' ? decodeCounterEntry(sw.schema, e.entity.value) : undefined;
+    return { packets: read?.packets ?? 0n, bytes: read?.bytes ?? 0n };
   }
 
   async register(name: string, index: number): Promise<bigint> {

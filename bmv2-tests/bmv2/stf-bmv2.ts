@@ -5,15 +5,15 @@
  * named port after the run. A switch serves every file of a program; each file starts on a freshly
  * pushed pipeline. Outputs are matched by content within a port: BMv2 may reorder.
  */
-import { matchExpected, describeMismatch } from '../stf/expect.ts';
+import { decodeCounterEntry, decodeDirectCounterEntry, encodeCounterEntry, type P4Schema, type TableInfo } from '../../runtime-controller/schema/index.ts';
+import { comparePortOutputs } from '../stf/expect.ts';
 import type { ExpectedPacket, StfActionCall, StfCheckCounter, StfCommand, StfFile, StfKeyMatch } from '../stf/model.ts';
-import type { StfRunResult } from '../stf/runner.ts';
-import { resolveArgValue, resolveKeyValue } from '../stf/values.ts';
-import { Update_Type } from '../../core/p4runtime/gen/p4/v1/p4runtime_pb.ts';
+import { checkCounterValue, fail, resolveName, stfActionArgs, stfKeyMatch, StfRunError, type StfRunResult } from '../stf/runner.ts';
+import { Update_Type, type TableEntry } from '../../core/p4runtime/gen/p4/v1/p4runtime_pb.ts';
 import type { Bmv2Tools } from '../dsl/runner.ts';
 import { Bmv2Switch, isNotKernelNoise } from './bmv2-switch.ts';
 import { compileForBmv2, type Bmv2Program } from './compile.ts';
-import { encodeTableEntry, lookupName, type ActionCall, type KeyMatch, type MatchFieldInfo, type TableEntryInit, type TableInfo } from './p4info-index.ts';
+import { actionParamsOf, defaultEntryOf, keyFieldsOf, tableEntryOf, tablesOf, type EntryParts } from './schema-entries.ts';
 
 /** Every port an STF file sends on or expects on: the ports that need a veth pair. */
 export function stfPorts(files: readonly StfFile[]): number[] {
@@ -36,72 +36,18 @@ export function vethProblem(stf: StfFile): string | undefined {
   return `line ${short.line} sends a ${short.bytes.length}-byte frame; a veth carries no frame shorter than an Ethernet header (${MIN_VETH_FRAME_BYTES} bytes)`;
 }
 
-class StfLineError extends Error {}
-
-function fail(line: number, message: string): never {
-  throw new StfLineError(`line ${line}: ${message}`);
+function stfActionCall(table: TableInfo, call: StfActionCall, line: number): NonNullable<EntryParts['action']> {
+  const action = resolveName('action', call.name, new Map(table.actions.map((r) => [r.action.name, r.action])), line);
+  return { action, args: stfActionArgs(actionParamsOf(action), call, line) };
 }
 
-/** An STF key value as the field's match; `undefined` is a don't care (as the embedded runner reads it). */
-export function stfKeyMatch(table: string, field: MatchFieldInfo, m: StfKeyMatch | undefined, line: number): KeyMatch | undefined {
-  if (m === undefined) return field.kind === 'exact' ? { kind: 'exact', value: 0n } : undefined;
-  const v = resolveKeyValue(m.text, field.bitwidth, { line, column: m.column });
-  const full = (1n << BigInt(field.bitwidth)) - 1n;
-  switch (field.kind) {
-    case 'exact':
-      if (v.mask !== full) fail(line, `${table} key '${field.name}' is exact: wildcards are not allowed`);
-      return { kind: 'exact', value: v.value };
-    case 'optional':
-      if (v.mask === 0n) return undefined;
-      if (v.mask !== full) fail(line, `${table} key '${field.name}' is optional: all or nothing`);
-      return { kind: 'optional', value: v.value };
-    case 'ternary':
-      return v.mask === 0n ? undefined : { kind: 'ternary', value: v.value & v.mask, mask: v.mask };
-    case 'lpm':
-      if (v.prefixLength === undefined) fail(line, `${table} key '${field.name}' is lpm: the wildcards must be trailing`);
-      return v.prefixLength === 0 ? undefined : { kind: 'lpm', value: v.value & v.mask, prefixLength: v.prefixLength };
-    case 'range':
-      if (v.mask !== full) fail(line, `${table} key '${field.name}' is a range: wildcards are not allowed`);
-      return { kind: 'range', low: v.value, high: v.value };
-  }
-}
-
-function stfActionCall(table: TableInfo, call: StfActionCall, line: number): ActionCall {
-  const action = lookupName('action', table.actions, call.name);
-  for (const a of call.args) {
-    if (!action.params.some((p) => p.name === a.name)) fail(line, `${action.name} has no parameter '${a.name}'`);
-  }
-  const args = action.params.map((p) => {
-    const a = call.args.find((x) => x.name === p.name);
-    if (a === undefined) fail(line, `${action.name}: missing parameter '${p.name}'`);
-    return resolveArgValue(a.text, p.bitwidth, { line, column: a.column });
-  });
-  return { action, args };
-}
-
-function stfEntry(table: TableInfo, keys: readonly StfKeyMatch[], priority: number | undefined, call: ActionCall | undefined, line: number): TableEntryInit {
+function stfEntry(schema: P4Schema, table: TableInfo, keys: readonly StfKeyMatch[], priority: number | undefined, action: EntryParts['action'], line: number): TableEntry {
+  const fields = keyFieldsOf(table);
   for (const k of keys) {
-    if (!table.fields.some((f) => f.name === k.name || f.name.endsWith(`.${k.name}`))) fail(line, `table ${table.name} has no key '${k.name}'`);
+    if (!fields.some((f) => f.name === k.name || f.name.endsWith(`.${k.name}`))) fail(line, `table ${table.name} has no key '${k.name}'`);
   }
-  const matches = table.fields.map((f) => stfKeyMatch(table.name, f, keys.find((k) => k.name === f.name) ?? keys.find((k) => f.name.endsWith(`.${k.name}`)), line));
-  return encodeTableEntry(table, matches, call, table.needsPriority ? (priority ?? 1) : undefined);
-}
-
-/** Matches outputs to expectations by content within one port; what is left over is the failure. */
-export function comparePort(port: number, wants: readonly ExpectedPacket[], gots: readonly Uint8Array[]): string[] {
-  const used = new Set<number>();
-  const unmatched: { want: ExpectedPacket; index: number }[] = [];
-  wants.forEach((want, index) => {
-    const i = gots.findIndex((g, j) => !used.has(j) && matchExpected(want, g).ok);
-    if (i >= 0) used.add(i);
-    else unmatched.push({ want, index });
-  });
-  const rest = gots.filter((_g, j) => !used.has(j));
-  const failures = unmatched.map(({ want, index }, k) => describeMismatch({ port, packetIndex: index, expected: want, received: rest[k] }));
-  if (rest.length > unmatched.length) {
-    failures.push(`port ${port}: ${rest.length - unmatched.length} unexpected packet(s), first: ${Buffer.from(rest[unmatched.length]!).toString('hex').toUpperCase()}`);
-  }
-  return failures;
+  const matches = fields.map((f) => stfKeyMatch(table.name, f, keys.find((k) => k.name === f.name) ?? keys.find((k) => f.name.endsWith(`.${k.name}`)), line));
+  return tableEntryOf(schema, { table, matches, ...(action === undefined ? {} : { action }), ...(priority === undefined ? {} : { priority }) });
 }
 
 export interface Bmv2StfRunner {
@@ -136,12 +82,14 @@ async function runFile(sw: Bmv2Switch, program: Bmv2Program, stf: StfFile): Prom
   const problem = vethProblem(stf);
   if (problem !== undefined) return { file: stf.file, passed: false, failures: [`not runnable on BMv2 over veth: ${problem}`], packetsSent: 0 };
   await sw.pushPipeline(program);
-  const index = sw.index;
+  const schema = sw.schema;
+  const tables = tablesOf(schema);
+  const counters = new Map([...schema.counters].map((c) => [c.name, c]));
   const named = new Set<number>();
   const expected = new Map<number, ExpectedPacket[]>();
   const anything = new Set<number>();
-  const handles = new Map<string, TableEntryInit>();
-  const added: TableEntryInit[] = [];
+  const handles = new Map<string, TableEntry>();
+  const added: TableEntry[] = [];
   const defaults = new Set<TableInfo>();
   const received: { port: number; bytes: Uint8Array }[] = [];
   const failures: string[] = [];
@@ -153,44 +101,33 @@ async function runFile(sw: Bmv2Switch, program: Bmv2Program, stf: StfFile): Prom
 
   const checkCounter = async (c: StfCheckCounter): Promise<void> => {
     await collect();
-    let data;
+    let read: { readonly packets?: bigint; readonly bytes?: bigint } | undefined;
     if (c.index.kind === 'entry') {
       const entry = handles.get(c.index.handle);
       if (entry === undefined) fail(c.line, `no entry was added with handle '${c.index.handle}'`);
       const [e] = await sw.read([{ entity: { case: 'directCounterEntry', value: { tableEntry: entry } } }], `read ${c.counter}($${c.index.handle})`);
-      data = e?.entity.case === 'directCounterEntry' ? e.entity.value.data : undefined;
+      read = e?.entity.case === 'directCounterEntry' ? decodeDirectCounterEntry(schema, e.entity.value) : undefined;
     } else {
-      const counter = lookupName('counter', index.counters, c.counter);
-      const [e] = await sw.read([{ entity: { case: 'counterEntry', value: { counterId: counter.id, index: { index: c.index.value } } } }], `read ${counter.name}`);
-      data = e?.entity.case === 'counterEntry' ? e.entity.value.data : undefined;
+      const counter = resolveName('counter', c.counter, counters, c.line);
+      const [e] = await sw.read([{ entity: { case: 'counterEntry', value: encodeCounterEntry(schema, { counter: counter.name, index: Number(c.index.value) }) } }], `read ${counter.name}`);
+      read = e?.entity.case === 'counterEntry' ? decodeCounterEntry(schema, e.entity.value) : undefined;
     }
-    const packets = data?.packetCount ?? 0n;
-    const bytes = data?.byteCount ?? 0n;
-    const check = c.check ?? { counterType: 'packets' as const, op: '==' as const, value: 0n };
-    const actual = check.counterType === 'bytes' ? bytes : packets;
-    const ok =
-      check.op === '==' ? actual === check.value
-      : check.op === '!=' ? actual !== check.value
-      : check.op === '<' ? actual < check.value
-      : check.op === '<=' ? actual <= check.value
-      : check.op === '>' ? actual > check.value
-      : actual >= check.value;
-    if (!ok) fail(c.line, `check_counter ${c.counter}: ${check.counterType} is ${actual}, expected ${check.op} ${check.value}`);
+    checkCounterValue(c, read?.packets ?? 0n, read?.bytes ?? 0n);
   };
 
   const run = async (c: StfCommand): Promise<void> => {
     switch (c.kind) {
       case 'add': {
-        const table = lookupName('table', index.tables, c.table);
-        const entry = stfEntry(table, c.keys, c.priority, stfActionCall(table, c.action, c.line), c.line);
+        const table = resolveName('table', c.table, tables, c.line);
+        const entry = stfEntry(schema, table, c.keys, c.priority, stfActionCall(table, c.action, c.line), c.line);
         await sw.write([{ type: Update_Type.INSERT, entity: { entity: { case: 'tableEntry', value: entry } } }], `add to ${table.name}`);
         added.push(entry);
         if (c.handle !== undefined) handles.set(c.handle, entry);
         return;
       }
       case 'setdefault': {
-        const table = lookupName('table', index.tables, c.table);
-        const entry = { ...encodeTableEntry({ ...table, needsPriority: false }, [], stfActionCall(table, c.action, c.line), undefined), isDefaultAction: true };
+        const table = resolveName('table', c.table, tables, c.line);
+        const entry = defaultEntryOf(schema, table, stfActionCall(table, c.action, c.line));
         await sw.write([{ type: Update_Type.MODIFY, entity: { entity: { case: 'tableEntry', value: entry } } }], `setdefault ${table.name}`);
         defaults.add(table);
         return;
@@ -219,11 +156,11 @@ async function runFile(sw: Bmv2Switch, program: Bmv2Program, stf: StfFile): Prom
             await sw.write(entries.map((e) => ({ type: Update_Type.DELETE, entity: { entity: { case: 'tableEntry' as const, value: e } } })), 'remove all');
           }
           // A default entry without an action goes back to the program's default (P4Runtime §9.1.3).
-          for (const t of defaults) await sw.write([{ type: Update_Type.MODIFY, entity: { entity: { case: 'tableEntry', value: { tableId: t.id, isDefaultAction: true } } } }], `reset default of ${t.name}`);
+          for (const t of defaults) await sw.write([{ type: Update_Type.MODIFY, entity: { entity: { case: 'tableEntry', value: defaultEntryOf(schema, t) } } }], `reset default of ${t.name}`);
           defaults.clear();
         } else {
-          const table = lookupName('table', index.tables, c.target.table);
-          const entry = stfEntry(table, c.target.keys, c.target.priority, undefined, c.line);
+          const table = resolveName('table', c.target.table, tables, c.line);
+          const entry = stfEntry(schema, table, c.target.keys, c.target.priority, undefined, c.line);
           await sw.write([{ type: Update_Type.DELETE, entity: { entity: { case: 'tableEntry', value: entry } } }], `remove from ${table.name}`);
         }
         return;
@@ -241,7 +178,7 @@ async function runFile(sw: Bmv2Switch, program: Bmv2Program, stf: StfFile): Prom
       await run(c);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      failures.push(err instanceof StfLineError ? message : `line ${c.line}: ${message}`);
+      failures.push(err instanceof StfRunError ? message : `line ${c.line}: ${message}`);
     }
   }
   await collect();
@@ -249,7 +186,7 @@ async function runFile(sw: Bmv2Switch, program: Bmv2Program, stf: StfFile): Prom
   for (const r of received) byPort.set(r.port, [...(byPort.get(r.port) ?? []), r.bytes]);
   for (const port of [...named].sort((a, b) => a - b)) {
     if (anything.has(port)) continue;
-    failures.push(...comparePort(port, expected.get(port) ?? [], byPort.get(port) ?? []));
+    failures.push(...comparePortOutputs(port, expected.get(port) ?? [], byPort.get(port) ?? [], 'by-content'));
   }
   if (expectNothing) {
     for (const [port, list] of byPort) if (named.has(port) && list.length > 0) failures.push(`no_packet: port ${port} sent ${list.length} packet(s)`);

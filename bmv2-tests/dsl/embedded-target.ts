@@ -5,13 +5,13 @@
  */
 import { didYouMean } from '../../core/errors.ts';
 import { compileP4, type CheckedProgram } from '../../p4-frontend/index.ts';
-import type { ActionInfo, FieldMatch, KeyField, Table } from '../../target/interpreter/tables.ts';
+import type { ActionInfo, Table } from '../../target/interpreter/tables.ts';
 import { V1ModelSwitch } from '../../target/interpreter/switch.ts';
 import { PacketTestError } from './errors.ts';
 import type {
   CounterValue, DigestMessage, KeyValue, OutputPacket, PacketTestTarget, ScalarValue,
 } from './target.ts';
-import { scalarToBits } from './values.ts';
+import { actionArgs, keyValuesToMatches } from './values.ts';
 
 /** Compiling the gateway program takes a tenth of a second; scenarios load it many times. */
 const compiled = new Map<string, CheckedProgram>();
@@ -41,47 +41,6 @@ export function resolveName<T>(kind: string, map: ReadonlyMap<string, T>, name: 
   throw new PacketTestError('PACKET_TEST_UNKNOWN_NAME', `no ${kind} '${name}' in the program`, {
     hint: didYouMean(name, candidates) ?? `the program has: ${[...map.keys()].join(', ')}`,
   });
-}
-
-function isObject(v: KeyValue): v is Exclude<KeyValue, ScalarValue> {
-  return typeof v === 'object';
-}
-
-function fieldMatch(table: string, key: KeyField, value: KeyValue): FieldMatch {
-  const what = `${table}: key '${key.name}'`;
-  const bits = (v: ScalarValue, part = ''): bigint => scalarToBits(v, key.width, `${what}${part}`);
-  const wrongShape = (): PacketTestError =>
-    new PacketTestError('PACKET_TEST_BAD_VALUE', `${what} is ${key.matchKind}; the value has another shape`, {
-      hint: { exact: 'a value', optional: 'a value', lpm: 'a value or {value, prefixLength}', ternary: 'a value or {value, mask}', range: 'a value or {low, high}' }[key.matchKind],
-    });
-  switch (key.matchKind) {
-    case 'exact':
-    case 'optional':
-      if (isObject(value)) throw wrongShape();
-      return { kind: key.matchKind, value: bits(value) };
-    case 'lpm':
-      if (!isObject(value)) return { kind: 'lpm', value: bits(value), prefixLength: key.width };
-      if (!('prefixLength' in value)) throw wrongShape();
-      return { kind: 'lpm', value: bits(value.value), prefixLength: value.prefixLength };
-    case 'ternary':
-      if (!isObject(value)) return { kind: 'ternary', value: bits(value), mask: (1n << BigInt(key.width)) - 1n };
-      if (!('mask' in value)) throw wrongShape();
-      return { kind: 'ternary', value: bits(value.value, ' value'), mask: bits(value.mask, ' mask') };
-    case 'range':
-      if (!isObject(value)) return { kind: 'range', low: bits(value), high: bits(value) };
-      if (!('low' in value)) throw wrongShape();
-      return { kind: 'range', low: bits(value.low, ' low'), high: bits(value.high, ' high') };
-  }
-}
-
-function unknownNames(kind: string, given: readonly string[], known: readonly string[]): void {
-  for (const name of given) {
-    if (!known.includes(name)) {
-      throw new PacketTestError('PACKET_TEST_UNKNOWN_NAME', `no ${kind} '${name}'`, {
-        hint: didYouMean(name, known) ?? `expected: ${known.join(', ') || 'none'}`,
-      });
-    }
-  }
 }
 
 /** Runs `f` so that what it throws becomes a rejection, as from a remote target. */
@@ -132,16 +91,7 @@ export class EmbeddedTarget implements PacketTestTarget {
   }
 
   private entryData(table: Table, keys: Readonly<Record<string, KeyValue>>, priority: number | undefined) {
-    unknownNames(`key in ${table.name}`, Object.keys(keys), table.keys.map((k) => k.name));
-    const matches = table.keys.map((k) => {
-      const v = keys[k.name];
-      if (v !== undefined) return fieldMatch(table.name, k, v);
-      if (k.matchKind === 'exact') {
-        throw new PacketTestError('PACKET_TEST_BAD_VALUE', `${table.name}: exact key '${k.name}' needs a value`);
-      }
-      return undefined; // wildcard
-    });
-    return { matches, priority: priority ?? 0 };
+    return { matches: keyValuesToMatches(table.name, table.keys, keys), priority: priority ?? 0 };
   }
 
   private actionCall(table: Table, action: string, params: Readonly<Record<string, ScalarValue>>) {
@@ -151,15 +101,7 @@ export class EmbeddedTarget implements PacketTestTarget {
       this.actionsByTable.set(table, refs);
     }
     const info = resolveName(`action of ${table.name}`, refs, action);
-    unknownNames(`parameter of ${info.name}`, Object.keys(params), info.params.map((p) => p.name));
-    const args = info.params.map((p) => {
-      const v = params[p.name];
-      if (v === undefined) {
-        throw new PacketTestError('PACKET_TEST_BAD_VALUE', `${info.name}: parameter '${p.name}' is missing`);
-      }
-      return scalarToBits(v, p.width, `${info.name}(${p.name})`);
-    });
-    return { action: info, args };
+    return { action: info, args: actionArgs(info, params) };
   }
 
   insert(

@@ -1,35 +1,16 @@
 /**
  * What a packet test needs from a switch, whatever runs it: the embedded v1model interpreter
- * now, BMv2 (simple_switch_grpc over P4Runtime) later. Plain values only, no interpreter types,
+ * or BMv2 (simple_switch_grpc over P4Runtime). Plain values only, no interpreter types,
  * so that a scenario runs unchanged on either.
  */
 
-/** An action parameter or an exact key: a number, or text (dotted IPv4, colon MAC, 0x hex, decimal). */
-export type ScalarValue = bigint | number | string;
+/**
+ * Table entries are the controller's model (runtime-controller/lb/entry.ts): the controller
+ * computes them and the tests install them, so both read one definition.
+ */
+import type { KeyValue, ScalarValue } from '../../runtime-controller/lb/entry.ts';
 
-/** One key field of a table entry, by its match kind. */
-export type KeyValue =
-  | ScalarValue
-  | { readonly value: ScalarValue; readonly mask: ScalarValue }
-  | { readonly value: ScalarValue; readonly prefixLength: number }
-  | { readonly low: ScalarValue; readonly high: ScalarValue };
-
-export interface TableEntry {
-  /** Control-plane name, full (`GatewayIngress.vip_table`) or its last part (`vip_table`). */
-  readonly table: string;
-  /** Key fields by control-plane name (`@name`, else the expression as written). */
-  readonly keys: Readonly<Record<string, KeyValue>>;
-  readonly action: string;
-  readonly params: Readonly<Record<string, ScalarValue>>;
-  /** Only for tables with ternary, range or optional fields (the larger wins). */
-  readonly priority?: number;
-}
-
-export interface DefaultAction {
-  readonly table: string;
-  readonly action: string;
-  readonly params: Readonly<Record<string, ScalarValue>>;
-}
+export type { DefaultAction, KeyValue, ScalarValue, TableEntry } from '../../runtime-controller/lb/entry.ts';
 
 export interface OutputPacket {
   readonly port: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeMismatch, matchExpected } from './expect.ts';
+import { comparePortOutputs, describeMismatch, matchExpected } from './expect.ts';
 import type { ExpectedPacket } from './model.ts';
 
 const exp = (nibbles: string, exactLength = false): ExpectedPacket => ({ nibbles, exactLength });
@@ -108,5 +108,28 @@ describe('describeMismatch', () => {
     expect(describeMismatch({ port: 3, expected: exp('AA*', false), received: undefined })).toBe(
       ['port 3: no packet received', '  expected  AA*'].join('\n'),
     );
+  });
+});
+
+describe('comparePortOutputs', () => {
+  const want: ExpectedPacket[] = [{ nibbles: 'AA', exactLength: false }, { nibbles: 'BB', exactLength: false }];
+  const bytes = (...b: number[]): Uint8Array[] => b.map((x) => new Uint8Array([x]));
+
+  it('by content: matches a port\'s outputs whatever their order, and names what is left', () => {
+    expect(comparePortOutputs(1, want, bytes(0xbb, 0xaa), 'by-content')).toEqual([]);
+    expect(comparePortOutputs(1, want, bytes(0xbb, 0xaa, 0xcc), 'by-content')).toEqual(['port 1: 1 unexpected packet(s), first: CC']);
+    const failures = comparePortOutputs(1, want, bytes(0xbb), 'by-content');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/^port 1, packet 0: no packet received/);
+  });
+
+  it('in order: the n-th packet answers the n-th expectation, as p4c\'s runner', () => {
+    expect(comparePortOutputs(1, want, bytes(0xaa, 0xbb), 'in-order')).toEqual([]);
+    const swapped = comparePortOutputs(1, want, bytes(0xbb, 0xaa), 'in-order');
+    expect(swapped).toHaveLength(2);
+    expect(swapped[0]).toMatch(/^port 1, packet 0:/);
+    expect(swapped[1]).toMatch(/^port 1, packet 1:/);
+    expect(comparePortOutputs(1, want, bytes(0xaa, 0xbb, 0xcc, 0xdd), 'in-order')).toEqual(['port 1: 2 unexpected packet(s), first: CC']);
+    expect(comparePortOutputs(1, want, bytes(0xaa), 'in-order')).toEqual([expect.stringMatching(/^port 1, packet 1: no packet received/)]);
   });
 });

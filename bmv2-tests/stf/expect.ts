@@ -122,3 +122,42 @@ export function describeMismatch(options: DescribeMismatchOptions): string {
     ' '.repeat(prefix.length + lead.length + result.firstDifference - start) + '^',
   ].join('\n');
 }
+
+/**
+ * How received packets are paired with a port's expectations: `in-order` is p4c's STF runner
+ * (a FIFO per port, the embedded target's single queue keeps the order); `by-content` pairs
+ * each expectation with any not yet used packet that matches it (BMv2 may reorder across its
+ * queues).
+ */
+export type PortOrder = 'in-order' | 'by-content';
+
+/** Compares one port's received packets with its expectations; one message per failure, none when they agree. */
+export function comparePortOutputs(port: number, wants: readonly ExpectedPacket[], gots: readonly Uint8Array[], order: PortOrder): string[] {
+  const failures: string[] = [];
+  let rest: readonly Uint8Array[];
+  let unmatched: number;
+  if (order === 'in-order') {
+    wants.forEach((want, i) => {
+      const got = gots[i];
+      if (got === undefined || !matchExpected(want, got).ok) failures.push(describeMismatch({ port, packetIndex: i, expected: want, received: got }));
+    });
+    rest = gots.slice(Math.min(wants.length, gots.length));
+    unmatched = 0;
+  } else {
+    const used = new Set<number>();
+    const missed: { want: ExpectedPacket; index: number }[] = [];
+    wants.forEach((want, index) => {
+      const i = gots.findIndex((g, j) => !used.has(j) && matchExpected(want, g).ok);
+      if (i >= 0) used.add(i);
+      else missed.push({ want, index });
+    });
+    rest = gots.filter((_g, j) => !used.has(j));
+    // A missed expectation is shown beside a left-over packet, the likeliest one it meant.
+    missed.forEach(({ want, index }, k) => failures.push(describeMismatch({ port, packetIndex: index, expected: want, received: rest[k] })));
+    unmatched = missed.length;
+  }
+  if (rest.length > unmatched) {
+    failures.push(`port ${port}: ${rest.length - unmatched} unexpected packet(s), first: ${toHex(rest[unmatched]!)}`);
+  }
+  return failures;
+}

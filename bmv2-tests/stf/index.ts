@@ -2,6 +2,7 @@
 export { parseStf } from './parser.ts';
 export { parseNumberLiteral, resolveArgValue, resolveKeyValue, type ResolvedKeyValue } from './values.ts';
 export {
+  comparePortOutputs,
   describeMismatch,
   formatExpected,
   matchExpected,
@@ -9,6 +10,7 @@ export {
   type MatchResult,
   type MismatchReason,
   type PacketMismatch,
+  type PortOrder,
 } from './expect.ts';
 export { STF_SYNTAX, STF_VALUE, StfSyntaxError, StfSyntaxErrors, StfValueError } from './errors.ts';
 export type * from './model.ts';

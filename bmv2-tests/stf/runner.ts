@@ -10,7 +10,7 @@ import type { CheckedProgram } from '../../p4-frontend/checker.ts';
 import type { ActionInfo, FieldMatch, KeyField, Table, TableEntryData } from '../../target/interpreter/tables.ts';
 import { V1ModelSwitch } from '../../target/interpreter/switch.ts';
 import { StfValueError } from './errors.ts';
-import { describeMismatch, matchExpected } from './expect.ts';
+import { comparePortOutputs } from './expect.ts';
 import type { ExpectedPacket, StfActionCall, StfAdd, StfCheckCounter, StfCommand, StfFile, StfKeyMatch } from './model.ts';
 import { resolveArgValue, resolveKeyValue } from './values.ts';
 import { maskOf } from '../../target/interpreter/values.ts';
@@ -28,9 +28,10 @@ export interface StfRunOptions {
   readonly trace?: boolean;
 }
 
-class StfRunError extends Error {}
+/** A failure of one STF line; its message starts with `line N:`. */
+export class StfRunError extends Error {}
 
-function fail(line: number, message: string): never {
+export function fail(line: number, message: string): never {
   throw new StfRunError(`line ${line}: ${message}`);
 }
 
@@ -51,7 +52,8 @@ function suffixHint(name: string, known: Iterable<string>): string | undefined {
   return near === undefined ? undefined : `did you mean '${lastParts.get(near)}'?`;
 }
 
-function keyMatch(table: Table, key: KeyField, m: StfKeyMatch | undefined, line: number): FieldMatch | undefined {
+/** An STF key value as the field's match; undefined is a don't care. Shared by the embedded and the BMv2 runner. */
+export function stfKeyMatch(table: string, key: KeyField, m: StfKeyMatch | undefined, line: number): FieldMatch | undefined {
   if (m === undefined) {
     // p4c's runner fills a missing key with 0&&&0 (ternary), 0/0 (lpm) or 0 (exact).
     return key.matchKind === 'exact' ? { kind: 'exact', value: 0n } : undefined;
@@ -60,32 +62,35 @@ function keyMatch(table: Table, key: KeyField, m: StfKeyMatch | undefined, line:
   try {
     v = resolveKeyValue(m.text, key.width, { line, column: m.column });
   } catch (err) {
-    if (err instanceof StfValueError) fail(line, `${table.name} key '${key.name}': ${err.message}`);
+    if (err instanceof StfValueError) fail(line, `${table} key '${key.name}': ${err.message}`);
     throw err;
   }
   const full = maskOf(key.width);
   switch (key.matchKind) {
     case 'exact':
-      if (v.mask !== full) fail(line, `${table.name} key '${key.name}' is exact: wildcards are not allowed`);
+      if (v.mask !== full) fail(line, `${table} key '${key.name}' is exact: wildcards are not allowed`);
       return { kind: 'exact', value: v.value };
     case 'optional':
       if (v.mask === 0n) return undefined;
-      if (v.mask !== full) fail(line, `${table.name} key '${key.name}' is optional: all or nothing`);
+      if (v.mask !== full) fail(line, `${table} key '${key.name}' is optional: all or nothing`);
       return { kind: 'optional', value: v.value };
     case 'ternary':
       return v.mask === 0n ? undefined : { kind: 'ternary', value: v.value & v.mask, mask: v.mask };
     case 'lpm':
-      if (v.prefixLength === undefined) fail(line, `${table.name} key '${key.name}' is lpm: the wildcards must be trailing`);
+      if (v.prefixLength === undefined) fail(line, `${table} key '${key.name}' is lpm: the wildcards must be trailing`);
       return v.prefixLength === 0 ? undefined : { kind: 'lpm', value: v.value & v.mask, prefixLength: v.prefixLength };
     case 'range':
-      if (v.mask !== full) fail(line, `${table.name} key '${key.name}' is a range: wildcards are not allowed`);
+      if (v.mask !== full) fail(line, `${table} key '${key.name}' is a range: wildcards are not allowed`);
       return { kind: 'range', low: v.value, high: v.value };
   }
 }
 
-function actionCall(table: Table, call: StfActionCall, line: number): { action: ActionInfo; args: bigint[] } {
-  const byName = new Map(table.actions.map((a) => [a.action.name, a.action] as const));
-  const action = resolveName('action', call.name, byName, line);
+/** An STF action call's arguments in the order of the action's parameters, each checked against its width. */
+export function stfActionArgs(
+  action: { readonly name: string; readonly params: readonly { readonly name: string; readonly width: number }[] },
+  call: StfActionCall,
+  line: number,
+): bigint[] {
   const args = action.params.map((p) => {
     const a = call.args.find((x) => x.name === p.name);
     if (a === undefined) fail(line, `${action.name}: missing parameter '${p.name}'`);
@@ -102,7 +107,13 @@ function actionCall(table: Table, call: StfActionCall, line: number): { action: 
       fail(line, `${action.name} has no parameter '${a.name}'${hint === undefined ? '' : ` (${hint})`}`);
     }
   }
-  return { action, args };
+  return args;
+}
+
+function actionCall(table: Table, call: StfActionCall, line: number): { action: ActionInfo; args: bigint[] } {
+  const byName = new Map(table.actions.map((a) => [a.action.name, a.action] as const));
+  const action = resolveName('action', call.name, byName, line);
+  return { action, args: stfActionArgs(action, call, line) };
 }
 
 function entryOf(sw: V1ModelSwitch, c: StfAdd): { table: Table; entry: TableEntryData } {
@@ -116,7 +127,7 @@ function entryOf(sw: V1ModelSwitch, c: StfAdd): { table: Table; entry: TableEntr
   }
   const matches = table.keys.map((key) => {
     const m = keysByName.get(key.name) ?? c.keys.find((k) => key.name.endsWith(`.${k.name}`));
-    return keyMatch(table, key, m, c.line);
+    return stfKeyMatch(table.name, key, m, c.line);
   });
   return {
     table,
@@ -141,6 +152,11 @@ function checkCounter(sw: V1ModelSwitch, c: StfCheckCounter, handles: ReadonlyMa
     packets = counter.packets[i]!;
     bytes = counter.bytes[i]!;
   }
+  checkCounterValue(c, packets, bytes);
+}
+
+/** Judges a `check_counter` line against the counter's cells as read; fails the line otherwise. */
+export function checkCounterValue(c: StfCheckCounter, packets: bigint, bytes: bigint): void {
   const check = c.check ?? { counterType: 'packets' as const, op: '==' as const, value: 0n };
   const actual = check.counterType === 'bytes' ? bytes : packets;
   const ok =
@@ -244,17 +260,7 @@ export function runStf(program: CheckedProgram, stf: StfFile, options: StfRunOpt
   }
   for (const port of [...named].sort((a, b) => a - b)) {
     if (anything.has(port)) continue;
-    const want = expected.get(port) ?? [];
-    const got = received.get(port) ?? [];
-    want.forEach((w, i) => {
-      const g = got[i];
-      if (g === undefined || !matchExpected(w, g).ok) {
-        failures.push(describeMismatch({ port, packetIndex: i, expected: w, received: g }));
-      }
-    });
-    if (got.length > want.length) {
-      failures.push(`port ${port}: ${got.length - want.length} unexpected packet(s), first: ${Buffer.from(got[want.length]!).toString('hex').toUpperCase()}`);
-    }
+    failures.push(...comparePortOutputs(port, expected.get(port) ?? [], received.get(port) ?? [], 'in-order'));
   }
   if (expectNothing) {
     for (const [port, list] of received) if (list.length > 0) failures.push(`no_packet: port ${port} sent ${list.length} packet(s)`);
