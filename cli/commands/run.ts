@@ -14,6 +14,7 @@ import { loadSpecFile } from '../../core/spec/load.ts';
 import { MIN_TOKEN_LENGTH, parseListenAddress, startAdminApi, type RunningAdminApi } from '../../runtime-controller/api/server.ts';
 import { Controller, type ControllerOptions } from '../../runtime-controller/controller/controller.ts';
 import { ControllerMetrics } from '../../runtime-controller/metrics/metrics.ts';
+import { firstSignal } from '../signals.ts';
 
 export const DEFAULT_API_ADDRESS = '127.0.0.1:9100';
 export const DEFAULT_DATA_DIR = '.p4lb';
@@ -146,17 +147,6 @@ export async function startRun(config: RunConfig, io: Pick<RunIo, 'logger' | 'en
   };
 }
 
-function firstSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', on);
-      process.off('SIGINT', on);
-      resolve(signal);
-    };
-    process.on('SIGTERM', on);
-    process.on('SIGINT', on);
-  });
-}
 
 export function registerRun(program: Command, io: Partial<RunIo> = {}): Command {
   return program

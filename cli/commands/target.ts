@@ -11,6 +11,7 @@ import { parsePortBindings, formatPortBinding, type PortBinding } from '../../ta
 import { checkPortNumber, type Port } from '../../target/ports/port.ts';
 import { P4RuntimeTargetServer } from '../../target/server/server.ts';
 import { SwitchHost, type TraceEvent } from '../../target/server/switch-host.ts';
+import { firstSignal } from '../signals.ts';
 
 /** simple_switch_grpc's defaults. */
 export const DEFAULT_GRPC_ADDRESS = '127.0.0.1:9559';
@@ -104,17 +105,6 @@ export async function startTarget(config: TargetConfig, io: Pick<TargetIo, 'out'
   }
 }
 
-function firstSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', on);
-      process.off('SIGINT', on);
-      resolve(signal);
-    };
-    process.on('SIGTERM', on);
-    process.on('SIGINT', on);
-  });
-}
 
 const defaultIo: TargetIo = {
   out: (line) => console.log(line),

@@ -11,6 +11,7 @@ import { ScalarType } from '@bufbuild/protobuf';
 import { didYouMean, type ErrorLocation } from '../errors.ts';
 import { P4RuntimeError } from './errors.ts';
 import { P4InfoSchema, type P4Info } from './gen/p4/config/v1/p4info_pb.ts';
+import { concatBytes } from '../packet/bytes.ts';
 
 // ------------------------------------------------------------------------------------ printer
 
@@ -508,7 +509,7 @@ class Parser {
         const parts = [first.bytes!];
         // Adjacent string literals concatenate, as in C.
         while (this.tok.peek().kind === 'string') parts.push(this.tok.next().bytes!);
-        const bytes = concat(parts);
+        const bytes = concatBytes(parts);
         if (type === ScalarType.BYTES) return bytes;
         try {
           return strictUtf8.decode(bytes);
@@ -572,15 +573,6 @@ class Parser {
   }
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function scalarDefault(type: ScalarType): unknown {
   switch (type) {
