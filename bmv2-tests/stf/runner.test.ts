@@ -136,3 +136,39 @@ describe('STF conformance corpus on BMv2', () => {
     });
   }
 });
+
+describe('p4testgen tests of the generated example programs on BMv2', () => {
+  if (bmv2 === undefined) {
+    it.skip('BMv2 not found (set SIMPLE_SWITCH_GRPC and P4C): embedded target only', () => undefined);
+    return;
+  }
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  for (const role of ['gateway', 'host']) {
+    const dir = join(root, 'bmv2-tests', 'generated', role);
+    const stfs = existsSync(dir)
+      ? readdirSync(dir).filter((f) => f.endsWith('.stf')).sort().map((f) => parseStf(readFileSync(join(dir, f), 'utf8'), f))
+      : [];
+    if (stfs.length === 0) continue;
+    describe(role, () => {
+      let runner: Bmv2StfRunner | undefined;
+      beforeAll(async () => {
+        const p4Text = readFileSync(join(root, 'p4out', 'example', role, `${role}.p4`), 'utf8');
+        runner = await openBmv2Stf({ tools: bmv2, p4Text, fileName: `${role}.p4`, ports: stfPorts(stfs) });
+      }, 60_000);
+      afterAll(async () => {
+        await runner?.close();
+      });
+      for (const stf of stfs) {
+        const problem = vethProblem(stf);
+        if (problem !== undefined) {
+          it.skip(`${role}/${stf.file} [embedded target only: ${problem}]`, () => undefined);
+          continue;
+        }
+        it(`${role}/${stf.file}`, async () => {
+          const result = await runner!.run(stf);
+          expect(result.failures).toEqual([]);
+        });
+      }
+    });
+  }
+});
