@@ -88,6 +88,17 @@ describe('SwitchClient writes', () => {
     expect(await c.readTableEntries('fwd')).toEqual([]);
   });
 
+  it('without validateFirst, encodes a batch at a time: batches before a bad update are written, none after', async () => {
+    target = await startTestTarget();
+    const { c } = await primary(target);
+    const updates = [1, 2, 3, 4, 5].map((d) => insertEntry(fwd(d)));
+    updates.splice(3, 0, insertEntry({ table: 'fwd', match: { dst: 9 }, action: 'forwrd' }));
+    const err = await caught(c.write(updates, { batchSize: 2, validateFirst: false }));
+    expect(err).toBeInstanceOf(SchemaError);
+    expect((err as SchemaError).location?.path).toBe('updates[3].MyIngress.fwd');
+    expect((await c.readTableEntries('fwd')).map((e) => e.match.dst).sort()).toEqual([1n, 2n]);
+  });
+
   it('reports a backup\'s write as not primary, with the updates it never sent', async () => {
     target = await startTestTarget();
     await primary(target, 10n);

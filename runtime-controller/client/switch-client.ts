@@ -50,6 +50,14 @@ export interface SwitchClientOptions {
 
 export interface WriteOptions {
   readonly batchSize?: number;
+  /**
+   * True (default): every update is encoded before the first batch goes out, so a bad one stops
+   * the write before anything is sent. False: each batch is encoded just before it is sent, so
+   * only one batch of protobuf messages is alive at a time (131,072 slot entries encoded at once
+   * take hundreds of MB); a bad update then stops the write at its batch, after the earlier ones.
+   * For callers whose updates were validated already (normalised entries, computed tables).
+   */
+  readonly validateFirst?: boolean;
 }
 
 export interface PipelineConfig {
@@ -101,26 +109,33 @@ export class SwitchClient {
 
   /**
    * Writes `updates` in batches of `batchSize`. Every update is encoded before the first batch
-   * goes out (a SchemaError names the bad one as `updates[i]`). A batch the switch refuses as a
+   * goes out unless `validateFirst` is false (a SchemaError names the bad one as `updates[i]`). A batch the switch refuses as a
    * whole (not primary, no pipeline) stops the write; later updates are reported in `notSent`.
    */
   async write(updates: readonly UpdateValue[], options: WriteOptions = {}): Promise<void> {
     const schema = this.requireSchema();
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ClientError('P4RT_BAD_BATCH_SIZE', `batch size ${batchSize} must be a positive integer`, { grpcCode: GrpcStatus.INVALID_ARGUMENT });
-    const encoded = updates.map((u, i) => {
+    const encodeAt = (i: number): p4v1.Update => {
       try {
-        return encodeUpdate(schema, u);
+        return encodeUpdate(schema, updates[i]!);
       } catch (err) {
         if (err instanceof SchemaError) {
           throw new SchemaError(err.code, `updates[${i}]: ${err.message}`, { location: { path: `updates[${i}]${err.location?.path === undefined ? '' : `.${err.location.path}`}` }, ...(err.hint === undefined ? {} : { hint: err.hint }), cause: err });
         }
         throw err;
       }
-    });
+    };
+    const encodeRange = (start: number, end: number): p4v1.Update[] => {
+      const out: p4v1.Update[] = [];
+      for (let i = start; i < end; i++) out.push(encodeAt(i));
+      return out;
+    };
+    const encoded = options.validateFirst === false ? undefined : encodeRange(0, updates.length);
     const failures: UpdateFailure[] = [];
-    for (let start = 0; start < encoded.length; start += batchSize) {
-      const batch = encoded.slice(start, start + batchSize);
+    for (let start = 0; start < updates.length; start += batchSize) {
+      const end = Math.min(updates.length, start + batchSize);
+      const batch = encoded === undefined ? encodeRange(start, end) : encoded.slice(start, end);
       try {
         await this.rpc.write(
           {
@@ -144,7 +159,7 @@ export class SwitchClient {
         batch.forEach((_, k) =>
           failures.push({ index: start + k, grpcCode: rpcError.grpcCode, codeName: grpcStatusName(rpcError.grpcCode), message: rpcError.message, update: updates[start + k]! }),
         );
-        const notSent = Array.from({ length: Math.max(0, encoded.length - start - batch.length) }, (_, k) => start + batch.length + k);
+        const notSent = Array.from({ length: Math.max(0, updates.length - end) }, (_, k) => end + k);
         throw new WriteError(failures, { total: updates.length, notSent, grpcCode: rpcError.grpcCode, cause: err });
       }
     }
@@ -156,22 +171,54 @@ export class SwitchClient {
   /** Reads raw entities (wildcards allowed); most callers want the decoded readers below. */
   async readEntities(entities: MessageInitShape<typeof p4v1.EntitySchema>[]): Promise<p4v1.Entity[]> {
     const out: p4v1.Entity[] = [];
+    await this.readEach(entities, (e) => out.push(e));
+    return out;
+  }
+
+  /**
+   * Reads and hands each entity to `visit` as its response arrives, so a caller that decodes
+   * keeps no more than one response's protobuf messages alive (a full slot table is 65,536).
+   */
+  private async readEach(entities: MessageInitShape<typeof p4v1.EntitySchema>[], visit: (e: p4v1.Entity) => void): Promise<void> {
+    let responses: AsyncIterable<p4v1.ReadResponse>;
     try {
-      for await (const response of this.rpc.read({ deviceId: this.deviceId, entities }, { deadline: this.deadline() })) {
-        out.push(...response.entities);
-      }
+      responses = this.rpc.read({ deviceId: this.deviceId, entities }, { deadline: this.deadline() });
     } catch (err) {
       throw ClientError.from(err, 'Read');
     }
-    return out;
+    const iterator = responses[Symbol.asyncIterator]();
+    let done = false;
+    try {
+      for (;;) {
+        let next: IteratorResult<p4v1.ReadResponse>;
+        try {
+          next = await iterator.next();
+        } catch (err) {
+          done = true;
+          throw ClientError.from(err, 'Read');
+        }
+        if (next.done === true) {
+          done = true;
+          return;
+        }
+        // Decoding errors of `visit` are the caller's, not the RPC's: they pass through as they are.
+        for (const e of next.value.entities) visit(e);
+      }
+    } finally {
+      // A visitor that threw leaves the stream open: cancel it.
+      if (!done) await iterator.return?.();
+    }
   }
 
   /** Every entry of `table` (name, alias or id), or of every table; default entries are not included. */
   async readTableEntries(table?: string | number): Promise<DecodedTableEntry[]> {
     const schema = this.requireSchema();
     const tableId = table === undefined ? 0 : schema.table(table).id;
-    const entities = await this.readEntities([{ entity: { case: 'tableEntry', value: { tableId } } }]);
-    return entities.flatMap((e) => (e.entity.case === 'tableEntry' ? [decodeTableEntry(schema, e.entity.value)] : []));
+    const out: DecodedTableEntry[] = [];
+    await this.readEach([{ entity: { case: 'tableEntry', value: { tableId } } }], (e) => {
+      if (e.entity.case === 'tableEntry') out.push(decodeTableEntry(schema, e.entity.value));
+    });
+    return out;
   }
 
   /** The default entry of `table`. */

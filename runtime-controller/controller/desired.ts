@@ -50,9 +50,11 @@ export function mergeTokenPlan(computed: SwitchTables, plan: TokenPlan, switchNa
   const sends = new Map<string, PlannedTokenEntry>();
   for (const e of mine) if (e.use === 'send' && !PLANNED_TABLES.has(e.table)) sends.set(entryKey({ table: e.table, keys: e.match }), e);
   const entries: TableEntry[] = [];
+  // Only tables with planned sending entries need a key (not the 65,536 slot entries a VIP).
+  const sendTables = new Set([...sends.values()].map((e) => e.table));
   for (const e of computed.entries) {
     if (PLANNED_TABLES.has(e.table)) continue;
-    const send = sends.get(entryKey(e));
+    const send = sendTables.has(e.table) ? sends.get(entryKey(e)) : undefined;
     entries.push(send === undefined ? e : { ...e, params: { ...e.params, token: send.token.value, expiry: send.token.expiry } });
   }
   for (const e of mine) if (PLANNED_TABLES.has(e.table)) entries.push(plannedEntry(e));

@@ -33,6 +33,8 @@ export function exampleSpecAt(addresses: Readonly<Record<string, string>>, tweak
 export interface SpecTweaks {
   /** Token TTL and skew (spec.tokens), e.g. a few seconds to see rotations in a test. */
   readonly tokens?: { readonly ttlSeconds: number; readonly clockSkewSeconds: number };
+  /** Slot-table size of every VIP (default TEST_SLOTS); the example's full size is 65,536 (benchmarks). */
+  readonly slots?: number;
 }
 
 /** exampleSpecAt as YAML text (for commands that read a file). */
@@ -46,7 +48,7 @@ export function exampleSpecText(addresses: Readonly<Record<string, string>>, twe
   };
   for (const sw of [...doc.gateways, ...doc.hosts]) sw.p4runtime.address = addresses[sw.name] ?? sw.p4runtime.address;
   for (const vip of doc.vips) {
-    vip.slots = TEST_SLOTS;
+    vip.slots = tweaks.slots ?? TEST_SLOTS;
     vip.healthCheck = { ...vip.healthCheck, ...TEST_HEALTH };
   }
   doc.flowState.slotsPerGateway = 256;

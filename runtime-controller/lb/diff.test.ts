@@ -73,6 +73,32 @@ describe('diffEntries', () => {
     expect(diffEntries([a], [b])).toEqual([]);
   });
 
+  it('diffs tables keyed by plain integers (slot_table) as it diffs any other spelling of the same keys', () => {
+    const entryArb = fc.record({ vip: fc.integer({ min: 0, max: 2 }), slot: fc.integer({ min: 0, max: 40 }), backend: fc.integer({ min: 0, max: 3 }) });
+    const list = fc.uniqueArray(entryArb, { selector: (e) => `${e.vip}/${e.slot}` });
+    const numeric = (l: readonly { vip: number; slot: number; backend: number }[]): TableEntry[] =>
+      l.map((e) => ({ table: GATEWAY_P4.slotTable, keys: { vip_id: e.vip, slot: e.slot }, action: 'set', params: { backend_id: e.backend } }));
+    // bigint keys take the general path; the updates must be the same apart from the spelling.
+    const spelled = (l: readonly TableEntry[]): TableEntry[] => l.map((e) => ({ ...e, keys: { slot: BigInt(e.keys.slot as number), vip_id: `${String(e.keys.vip_id)}` } }));
+    const summary = (u: readonly EntryUpdate[]) => u.map((x) => `${x.type} ${entryKey(x.entry)} ${String(x.entry.params.backend_id)}`);
+    fc.assert(
+      fc.property(list, list, (a, b) => {
+        const fast = diffEntries(numeric(a), numeric(b));
+        expect(summary(fast)).toEqual(summary(diffEntries(spelled(numeric(a)), spelled(numeric(b)))));
+        expect(diffEntries(applyUpdates(numeric(a), fast), numeric(b))).toEqual([]);
+        // The same keys in key order on both sides (a recomputed slot table): diffed by position.
+        const sorted = [...a].sort((x, y) => x.vip - y.vip || x.slot - y.slot);
+        const moved = sorted.map((e, i) => ({ ...e, backend: (e.backend + (b[i]?.backend ?? 0)) % 4 }));
+        const byIndex = diffEntries(numeric(sorted), numeric(moved));
+        expect(byIndex.every((u) => u.type === 'MODIFY')).toBe(true);
+        expect(summary(byIndex)).toEqual(summary(diffEntries(spelled(numeric(sorted)), spelled(numeric(moved)))));
+      }),
+      { numRuns: 100 },
+    );
+    const e: TableEntry = { table: GATEWAY_P4.slotTable, keys: { vip_id: 1, slot: 2 }, action: 'set', params: { backend_id: 1 } };
+    expect(() => diffEntries([], [e, { ...e, params: { backend_id: 2 } }])).toThrow(LbError);
+  });
+
   it('rejects an entry list with one key twice', () => {
     const e: TableEntry = { table: 't', keys: { k: 1 }, action: 'a', params: {} };
     expect(() => diffEntries([], [e, { ...e, params: { x: 1 } }])).toThrow(LbError);

@@ -24,11 +24,6 @@ export interface DiffOptions {
 
 type SortPart = bigint | string;
 
-interface Keyed {
-  readonly key: string;
-  readonly entry: TableEntry;
-}
-
 function indexByKey(entries: readonly TableEntry[], what: string): Map<string, TableEntry> {
   const map = new Map<string, TableEntry>();
   for (const e of entries) {
@@ -51,11 +46,14 @@ function keyParts(v: KeyValue): SortPart[] {
   return [scalarPart(v.low), scalarPart(v.high)];
 }
 
+function sortedNames(record: Readonly<Record<string, unknown>>): string[] {
+  return Object.keys(record).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 /** Key fields by name, values numerically where they are numbers: slot 9 sorts before slot 10. */
 function sortParts(e: TableEntry): SortPart[] {
-  const names = Object.keys(e.keys).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const parts: SortPart[] = [];
-  for (const n of names) parts.push(n, ...keyParts(e.keys[n]!));
+  for (const n of sortedNames(e.keys)) parts.push(n, ...keyParts(e.keys[n]!));
   parts.push(BigInt(e.priority ?? 0));
   return parts;
 }
@@ -73,43 +71,171 @@ function compareParts(a: readonly SortPart[], b: readonly SortPart[]): number {
   return a.length - b.length;
 }
 
-function sortByTableAndKey(items: Keyed[], rank: (table: string) => number, reverseTables: boolean): TableEntry[] {
-  const decorated = items.map((k) => ({ entry: k.entry, rank: rank(k.entry.table), parts: sortParts(k.entry) }));
-  decorated.sort((a, b) => {
-    if (a.rank !== b.rank) return reverseTables ? b.rank - a.rank : a.rank - b.rank;
-    if (a.entry.table !== b.entry.table) return a.entry.table < b.entry.table === !reverseTables ? -1 : 1;
-    return compareParts(a.parts, b.parts);
-  });
+/**
+ * One table's entries identified by key. Where every key field of every entry (installed and
+ * desired) is a safe integer — slot_table, 65,536 entries a VIP — the key is the numbers in
+ * field-name order, compared and sorted as numbers: the same identity and order as entryKey and
+ * sortParts give, without building canonical text and bigints for each entry.
+ */
+interface TableIndex {
+  readonly table: string;
+  /** Sorted key field names when the table is numeric; undefined for the general form. */
+  readonly numericFields: readonly string[] | undefined;
+  readonly have: Map<string, TableEntry>;
+  readonly want: Map<string, TableEntry>;
+}
+
+function numericFieldsOf(lists: readonly (readonly TableEntry[])[]): readonly string[] | undefined {
+  const first = lists.find((l) => l.length > 0)?.[0];
+  if (first === undefined) return undefined;
+  const names = sortedNames(first.keys);
+  for (const list of lists) if (!allNumeric(list, names)) return undefined;
+  return names;
+}
+
+function allNumeric(entries: readonly TableEntry[], names: readonly string[]): boolean {
+  for (const e of entries) {
+    if (e.priority !== undefined && !Number.isSafeInteger(e.priority)) return false;
+    let count = 0;
+    for (const n in e.keys) {
+      count++;
+      const v = e.keys[n];
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return false;
+    }
+    if (count !== names.length) return false;
+    for (const n of names) if (!(n in e.keys)) return false;
+  }
+  return true;
+}
+
+function numericKey(e: TableEntry, fields: readonly string[]): string {
+  let key = '';
+  for (const f of fields) key += `${e.keys[f] as number},`;
+  return e.priority === undefined ? key : `${key}@${e.priority}`;
+}
+
+function indexTable(table: string, installed: readonly TableEntry[], desired: readonly TableEntry[], numericFields: readonly string[] | undefined): TableIndex {
+  if (numericFields === undefined) return { table, numericFields, have: indexByKey(installed, 'installed'), want: indexByKey(desired, 'desired') };
+  const index = (entries: readonly TableEntry[], what: string) => {
+    const map = new Map<string, TableEntry>();
+    for (const e of entries) {
+      const key = numericKey(e, numericFields);
+      if (map.has(key)) throw new LbError('LB_DUPLICATE_KEY', `${what} entries hold key ${entryKey(e)} twice`);
+      map.set(key, e);
+    }
+    return map;
+  };
+  return { table, numericFields, have: index(installed, 'installed'), want: index(desired, 'desired') };
+}
+
+function compareNumeric(a: TableEntry, b: TableEntry, fields: readonly string[]): number {
+  for (const f of fields) {
+    const d = (a.keys[f] as number) - (b.keys[f] as number);
+    if (d !== 0) return d;
+  }
+  return (a.priority ?? 0) - (b.priority ?? 0);
+}
+
+/**
+ * The common case of a recomputed slot table: both lists hold the same keys at the same
+ * positions, in increasing key order (so each key once). Then the diff is a walk by index — no
+ * maps, no sort — and only changed values are written. Undefined when the lists are not so.
+ */
+function alignedUpdates(installed: readonly TableEntry[], desired: readonly TableEntry[], fields: readonly string[]): EntryUpdate[] | undefined {
+  if (installed.length !== desired.length) return undefined;
+  for (let i = 0; i < desired.length; i++) {
+    if (i > 0 && compareNumeric(desired[i - 1]!, desired[i]!, fields) >= 0) return undefined;
+    if (installed[i] !== desired[i] && compareNumeric(installed[i]!, desired[i]!, fields) !== 0) return undefined;
+  }
+  const out: EntryUpdate[] = [];
+  for (let i = 0; i < desired.length; i++) {
+    const entry = desired[i]!;
+    const current = installed[i]!;
+    if (!sameValue(current, entry)) out.push({ type: 'MODIFY', entry, installed: current });
+  }
+  return out;
+}
+
+/** Equal action and parameters by value; plain numbers are compared as they are. */
+function sameValue(a: TableEntry, b: TableEntry): boolean {
+  if (a === b) return true;
+  if (a.action !== b.action) return entryValue(a) === entryValue(b);
+  let count = 0;
+  for (const n in a.params) {
+    count++;
+    const x = a.params[n];
+    const y = b.params[n];
+    if (x === y && typeof x === 'number') continue;
+    return entryValue(a) === entryValue(b);
+  }
+  for (const n in b.params) if (--count < 0 || !(n in a.params)) return entryValue(a) === entryValue(b);
+  return count === 0;
+}
+
+function sortInTable(entries: TableEntry[], numericFields: readonly string[] | undefined): TableEntry[] {
+  if (numericFields !== undefined) {
+    return entries.sort((a, b) => {
+      return compareNumeric(a, b, numericFields);
+    });
+  }
+  const decorated = entries.map((entry) => ({ entry, parts: sortParts(entry) }));
+  decorated.sort((a, b) => compareParts(a.parts, b.parts));
   return decorated.map((d) => d.entry);
+}
+
+function groupByTable(entries: readonly TableEntry[]): Map<string, TableEntry[]> {
+  const out = new Map<string, TableEntry[]>();
+  for (const e of entries) {
+    const list = out.get(e.table);
+    if (list === undefined) out.set(e.table, [e]);
+    else list.push(e);
+  }
+  return out;
 }
 
 export function diffEntries(installed: readonly TableEntry[], desired: readonly TableEntry[], options: DiffOptions = {}): EntryUpdate[] {
   const order = options.tableOrder ?? [...GATEWAY_TABLE_ORDER, ...HOST_TABLE_ORDER];
   const ranks = new Map(order.map((t, i) => [t, i]));
   const rank = (table: string) => ranks.get(table) ?? order.length;
-  const have = indexByKey(installed, 'installed');
-  const want = indexByKey(desired, 'desired');
-
-  const writes: Keyed[] = [];
-  const modifies = new Map<TableEntry, TableEntry>();
-  for (const [key, entry] of want) {
-    const current = have.get(key);
-    if (current === undefined) {
-      writes.push({ key, entry });
-    } else if (entryValue(current) !== entryValue(entry)) {
-      writes.push({ key, entry });
-      modifies.set(entry, current);
-    }
-  }
-  const deletes: Keyed[] = [];
-  for (const [key, entry] of have) if (!want.has(key)) deletes.push({ key, entry });
+  const haveByTable = groupByTable(installed);
+  const wantByTable = groupByTable(desired);
+  const tables = [...new Set([...haveByTable.keys(), ...wantByTable.keys()])].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 
   const updates: EntryUpdate[] = [];
-  for (const entry of sortByTableAndKey(writes, rank, false)) {
-    const current = modifies.get(entry);
-    updates.push(current === undefined ? { type: 'INSERT', entry } : { type: 'MODIFY', entry, installed: current });
+  const indexes: TableIndex[] = [];
+  for (const table of tables) {
+    const have = haveByTable.get(table) ?? [];
+    const want = wantByTable.get(table) ?? [];
+    const numericFields = numericFieldsOf([have, want]);
+    const aligned = numericFields === undefined ? undefined : alignedUpdates(have, want, numericFields);
+    if (aligned !== undefined) {
+      for (const u of aligned) updates.push(u);
+      continue;
+    }
+    const index = indexTable(table, have, want, numericFields);
+    indexes.push(index);
+    const writes: TableEntry[] = [];
+    const modifies = new Map<TableEntry, TableEntry>();
+    for (const [key, entry] of index.want) {
+      const current = index.have.get(key);
+      if (current === undefined) {
+        writes.push(entry);
+      } else if (!sameValue(current, entry)) {
+        writes.push(entry);
+        modifies.set(entry, current);
+      }
+    }
+    for (const entry of sortInTable(writes, numericFields)) {
+      const current = modifies.get(entry);
+      updates.push(current === undefined ? { type: 'INSERT', entry } : { type: 'MODIFY', entry, installed: current });
+    }
   }
-  for (const entry of sortByTableAndKey(deletes, rank, true)) updates.push({ type: 'DELETE', entry });
+  // Aligned tables delete nothing (same keys on both sides).
+  for (const { have, want, numericFields } of indexes.reverse()) {
+    const deletes: TableEntry[] = [];
+    for (const [key, entry] of have) if (!want.has(key)) deletes.push(entry);
+    for (const entry of sortInTable(deletes, numericFields)) updates.push({ type: 'DELETE', entry });
+  }
   return updates;
 }
 

@@ -84,10 +84,19 @@ export function slotTableKey(vip: Vip, vms: readonly Vm[]): string {
   return `${vip.algorithm}/${vip.slots}/${backends.join(',')}`;
 }
 
+/**
+ * The slot entries of each slot table already turned into entries, with the ids they were made
+ * with: a table reused from the previous round gives back the very same entry objects, which the
+ * diff recognises by identity without comparing 65,536 entries field by field.
+ */
+const slotEntryCache = new WeakMap<SlotTable, { readonly vipId: number; readonly ids: readonly number[]; readonly entries: readonly TableEntry[] }>();
+
 /** One slot_table entry per slot: (vip_id, slot) → the owner's backend id. */
-export function slotEntries(spec: LbSpec, vip: Vip, table: SlotTable): TableEntry[] {
+export function slotEntries(spec: LbSpec, vip: Vip, table: SlotTable): readonly TableEntry[] {
   const id = vipId(spec, vip.name);
   const ids = table.backends.map((name) => backendId(spec, name));
+  const cached = slotEntryCache.get(table);
+  if (cached !== undefined && cached.vipId === id && cached.ids.length === ids.length && cached.ids.every((x, i) => x === ids[i])) return cached.entries;
   const out: TableEntry[] = new Array(table.slots);
   for (let slot = 0; slot < table.slots; slot++) {
     out[slot] = {
@@ -97,6 +106,7 @@ export function slotEntries(spec: LbSpec, vip: Vip, table: SlotTable): TableEntr
       params: { backend_id: ids[table.owner[slot]!]! },
     };
   }
+  slotEntryCache.set(table, { vipId: id, ids, entries: out });
   return out;
 }
 
@@ -167,7 +177,8 @@ export function computeGatewayTables(options: GatewayTablesOptions): GatewayTabl
         message: `${gw.name}: VIP ${vip.name} has no ${tables.selection.reason === 'all-drained' ? 'undrained healthy' : 'healthy'} backend; ${keptLastTable ? 'keeping its last slot table' : 'it has no slot table'}`,
       });
     }
-    if (tables.slotTable !== undefined) entries.push(...slotEntries(spec, vip, tables.slotTable));
+    // A loop, not push(...): 65,536 arguments come near the engine's limit.
+    if (tables.slotTable !== undefined) for (const e of slotEntries(spec, vip, tables.slotTable)) entries.push(e);
     const withEntry = new Set(tables.backendVms);
     for (const vm of vmsOfVip(spec, vip)) {
       if (!withEntry.has(vm.name)) continue;
@@ -211,5 +222,7 @@ export function computeGatewayTables(options: GatewayTablesOptions): GatewayTabl
     src_mac: options.publicMac ?? gw.underlay.mac,
     dst_mac: options.publicNextHopMac,
   }));
-  return { gateway: gw.name, defaults, entries: uniqueEntries(entries), vips, alarms };
+  // Slot entries are unique by construction (one per slot of each VIP, VIP ids distinct): checking
+  // them would build a text key for each of the 65,536 per VIP, the bulk of this function's time.
+  return { gateway: gw.name, defaults, entries: uniqueEntries(entries, (e) => e.table === GATEWAY_P4.slotTable), vips, alarms };
 }

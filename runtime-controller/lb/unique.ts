@@ -2,11 +2,19 @@
 import { entryKey, entryValue, type TableEntry } from './entry.ts';
 import { LbError } from './errors.ts';
 
-/** Drops exact duplicates (one key wanted twice with one action); a conflicting duplicate is a spec the program cannot serve. */
-export function uniqueEntries(entries: readonly TableEntry[]): TableEntry[] {
+/**
+ * Drops exact duplicates (one key wanted twice with one action); a conflicting duplicate is a spec
+ * the program cannot serve. Entries `knownUnique` accepts are passed through unchecked: the caller
+ * vouches that no other entry has their key.
+ */
+export function uniqueEntries(entries: readonly TableEntry[], knownUnique?: (e: TableEntry) => boolean): TableEntry[] {
   const seen = new Map<string, string>();
   const out: TableEntry[] = [];
   for (const e of entries) {
+    if (knownUnique?.(e) === true) {
+      out.push(e);
+      continue;
+    }
     const key = entryKey(e);
     const value = entryValue(e);
     const before = seen.get(key);

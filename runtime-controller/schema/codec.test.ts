@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { toBinary } from '@bufbuild/protobuf';
+import { clone, toBinary } from '@bufbuild/protobuf';
 import * as p4v1 from '../../core/p4runtime/gen/p4/v1/p4runtime_pb.ts';
 import {
   decodeCounterEntry,
@@ -17,6 +17,7 @@ import {
   encodePacketOut,
   encodeRegisterEntry,
   encodeTableEntry,
+  normalizeTableEntry,
   type TableEntryValue,
 } from './codec.ts';
 import { decodeUpdate, encodeUpdate, insertEntry, deleteEntry } from './entities.ts';
@@ -67,6 +68,54 @@ const routeEntry = fc.record({ v: bits(48), len: fc.integer({ min: 1, max: 48 })
     params: { port },
   }),
 );
+
+describe('normalizeTableEntry', () => {
+  const roundTrip = (v: TableEntryValue) => decodeTableEntry(schema, encodeTableEntry(schema, v));
+  const outcome = (f: () => unknown) => {
+    try {
+      return { value: f() };
+    } catch (err) {
+      return { error: err instanceof SchemaError ? [err.code, err.message] : String(err) };
+    }
+  };
+
+  it('gives what an encode and a decode give, spellings, aliases and mistakes included', () => {
+    const spellings = (x: bigint) => fc.constantFrom<bigint | number | string>(x, Number(x), `0x${x.toString(16)}`, x.toString());
+    const exact = fc.record({ table: fc.constantFrom('MyIngress.fwd', 'fwd'), dst: bits(48).chain(spellings), port: bits(9).chain(spellings), action: fc.constantFrom('MyIngress.forward', 'forward', 'MyIngress.drop', 'MyIngress.forwrd') }).map(
+      ({ table, dst, port, action }): TableEntryValue => ({ table, match: { dst }, action, params: { port } }),
+    );
+    const odd = fc.constantFrom<TableEntryValue>(
+      { table: 'MyIngress.fwd', match: { dst: 1 }, action: 'MyIngress.forward', params: {} },
+      { table: 'MyIngress.fwd', match: { dst: 1, x: 2 }, action: 'MyIngress.forward', params: { port: 1 } },
+      { table: 'MyIngress.fwd', match: { dst: 1 << 20 }, action: 'MyIngress.forward', params: { port: 1 << 12 } },
+      { table: 'MyIngress.fwd', match: {}, action: 'MyIngress.forward', params: { port: 1 } },
+      { table: 'MyIngress.fwd', match: { dst: 1 }, action: 'MyIngress.forward', params: { port: 1 }, priority: 3 },
+      { table: 'MyIngress.fwd', isDefaultAction: true, action: 'MyIngress.drop' },
+    );
+    fc.assert(
+      fc.property(fc.oneof(exact, odd, fwdEntry, aclEntry, routeEntry), (v) => {
+        expect(outcome(() => normalizeTableEntry(schema, v))).toEqual(outcome(() => roundTrip(v)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('table entry messages', () => {
+  it('built as literals, have the shape create() gives them (every field, nothing more)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fwdEntry, aclEntry, routeEntry), fc.constantFrom('insert' as const, 'modify' as const, 'delete' as const), (v, type) => {
+        const entry = encodeTableEntry(schema, v);
+        expect(entry).toStrictEqual(clone(p4v1.TableEntrySchema, entry));
+        const update = encodeUpdate(schema, { type, entity: { kind: 'tableEntry', value: v } });
+        expect(update).toStrictEqual(clone(p4v1.UpdateSchema, update));
+      }),
+      { numRuns: 100 },
+    );
+    const defaultEntry = encodeTableEntry(schema, { table: 'MyIngress.fwd', isDefaultAction: true, action: 'MyIngress.drop' });
+    expect(defaultEntry).toStrictEqual(clone(p4v1.TableEntrySchema, defaultEntry));
+  });
+});
 
 describe('table entries', () => {
   it('round-trip through encode/decode for exact, ternary, range, optional and lpm tables', () => {

@@ -47,7 +47,8 @@ const UPDATE_TYPES: Record<UpdateType, p4v1.Update_Type> = {
 export function encodeEntity(schema: P4Schema, e: EntityValue, options: { keyOnly?: boolean } = {}): p4v1.Entity {
   switch (e.kind) {
     case 'tableEntry':
-      return create(p4v1.EntitySchema, { entity: { case: 'tableEntry', value: encodeTableEntry(schema, e.value, options) } });
+      // A literal, not create(): see the messages section of codec.ts.
+      return { $typeName: 'p4.v1.Entity', entity: { case: 'tableEntry', value: encodeTableEntry(schema, e.value, options) } };
     case 'counterEntry':
       return create(p4v1.EntitySchema, { entity: { case: 'counterEntry', value: encodeCounterEntry(schema, e.value) } });
     case 'directCounterEntry':
@@ -80,7 +81,7 @@ export function decodeEntity(schema: P4Schema, e: p4v1.Entity): EntityValue {
 export function encodeUpdate(schema: P4Schema, u: UpdateValue): p4v1.Update {
   // A DELETE names the entry by its key alone.
   const entity = encodeEntity(schema, u.entity, { keyOnly: u.type === 'delete' });
-  return create(p4v1.UpdateSchema, { type: UPDATE_TYPES[u.type], entity });
+  return { $typeName: 'p4.v1.Update', type: UPDATE_TYPES[u.type], entity };
 }
 
 export function decodeUpdate(schema: P4Schema, u: p4v1.Update): UpdateValue {

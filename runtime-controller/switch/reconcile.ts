@@ -4,7 +4,7 @@
  * ones deleted, default actions and digest configs set where they differ, and chosen registers
  * cleared after a pipeline push. The diff is pure; `reconcile` does the reads and writes.
  */
-import { decodeDigestEntry, decodeTableEntry, encodeDigestEntry, encodeTableEntry, type DecodedTableEntry, type DigestConfigValue, type TableEntryValue } from '../schema/codec.ts';
+import { decodeDigestEntry, encodeDigestEntry, normalizeTableEntry, type DecodedTableEntry, type DigestConfigValue, type TableEntryValue } from '../schema/codec.ts';
 import type { UpdateValue } from '../schema/entities.ts';
 import { SchemaError } from '../schema/errors.ts';
 import type { P4Schema } from '../schema/p4-schema.ts';
@@ -30,21 +30,40 @@ export interface DesiredState {
   readonly registersToClearOnPush?: readonly string[];
 }
 
-/** The key of an entry in its table: table, match fields and priority (normal form). */
+function matchText(v: DecodedTableEntry['match'][string]): string {
+  if (typeof v !== 'object') return String(v);
+  if ('mask' in v) return `${v.value}&${v.mask}`;
+  if ('prefixLength' in v) return `${v.value}/${v.prefixLength}`;
+  return `${v.low}..${v.high}`;
+}
+
+/** Field names in a fixed order: decoded entries list them in P4Info order already, so this is mostly a check. */
+function sortedFields(record: Readonly<Record<string, unknown>>): string[] {
+  const names = Object.keys(record);
+  for (let i = 1; i < names.length; i++) if (names[i - 1]! > names[i]!) return names.sort();
+  return names;
+}
+
+/**
+ * The key of an entry in its table: table, match fields and priority (normal form). Plain text
+ * rather than JSON: it is built for every entry of every owned table, 65,536 a VIP in slot_table.
+ */
 function entryKey(e: DecodedTableEntry): string {
-  const fields = Object.keys(e.match).sort().map((k) => [k, e.match[k]]);
-  return JSON.stringify([e.table, fields, e.priority ?? 0], (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  let key = e.table;
+  for (const k of sortedFields(e.match)) key += ` ${k}=${matchText(e.match[k]!)}`;
+  return `${key} @${e.priority ?? 0}`;
 }
 
 /** What the entry does. */
 function entryAction(e: DecodedTableEntry): string {
-  const params = Object.keys(e.params).sort().map((k) => [k, e.params[k]]);
-  return JSON.stringify([e.action, params], (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  let value = e.action ?? '';
+  for (const k of sortedFields(e.params)) value += ` ${k}=${String(e.params[k])}`;
+  return value;
 }
 
 /** Normal form of a desired entry: the same shape a read returns. */
 function normalize(schema: P4Schema, e: TableEntryValue): DecodedTableEntry {
-  return decodeTableEntry(schema, encodeTableEntry(schema, e));
+  return normalizeTableEntry(schema, e);
 }
 
 /**
@@ -134,7 +153,8 @@ export async function reconcile(client: SwitchClient, desired: DesiredState, opt
     ...diffTables(schema, installed, desired.tables),
     ...diffDefaultActions(schema, defaults, desired.defaultActions ?? []),
   ];
-  if (updates.length > 0) await client.write(updates, options.batchSize === undefined ? {} : { batchSize: options.batchSize });
+  // Desired entries were normalised (validated) above: encode each batch only as it goes out.
+  if (updates.length > 0) await client.write(updates, { validateFirst: false, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
   const cleared: string[] = [];
   if (options.pipelinePushed) {
     const registers = options.registers ?? new P4RuntimeRegisterAccess(client);
