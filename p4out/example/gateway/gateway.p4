@@ -25,8 +25,8 @@ const bit<8> OUTER_TTL = 64;
 const bit<3> OUTER_FLAGS = 2;
 const bit<16> OUTER_IDENTIFICATION = 0;
 
-/* VIP modes and flow-key kinds, as set_vip's parameters encode them. */
-const bit<8> MODE_TUNNEL = 0;
+/* VIP modes and flow-key kinds, as set_vip's parameters encode them (tunnel mode, the other
+   mode, is 0: the packet is encapsulated unchanged). */
 const bit<8> MODE_NAT = 1;
 const bit<8> FLOW_KEY_5_TUPLE = 5;
 const bit<8> FLOW_KEY_3_TUPLE = 3;
