@@ -5,6 +5,7 @@
  */
 export * from './bytes.ts';
 export * from './errors.ts';
+export * from './match-kinds.ts';
 export * from './service.ts';
 export * from './status.ts';
 export * from './text-format.ts';

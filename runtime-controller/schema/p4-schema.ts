@@ -4,10 +4,11 @@
  * encoders (codec.ts) take it to turn names into ids and check widths.
  */
 import type { P4Info, Preamble } from '../../core/p4runtime/gen/p4/config/v1/p4info_pb.ts';
-import { ActionRef_Scope, CounterSpec_Unit, MatchField_MatchType } from '../../core/p4runtime/gen/p4/config/v1/p4info_pb.ts';
+import { ActionRef_Scope, CounterSpec_Unit } from '../../core/p4runtime/gen/p4/config/v1/p4info_pb.ts';
 import type { P4DataTypeSpec } from '../../core/p4runtime/gen/p4/config/v1/p4types_pb.ts';
 import { p4InfoFromText } from '../../core/p4runtime/text-format.ts';
 import { SchemaError, unknownName } from './errors.ts';
+import { matchKindOf } from '../../core/p4runtime/match-kinds.ts';
 
 export interface SchemaObject {
   readonly id: number;
@@ -155,13 +156,6 @@ function objectOf(preamble: Preamble | undefined, kind: string): SchemaObject {
   return { id: preamble.id, name: preamble.name, alias: preamble.alias === '' ? preamble.name : preamble.alias };
 }
 
-const MATCH_KINDS: Partial<Record<MatchField_MatchType, MatchKind>> = {
-  [MatchField_MatchType.EXACT]: 'exact',
-  [MatchField_MatchType.LPM]: 'lpm',
-  [MatchField_MatchType.TERNARY]: 'ternary',
-  [MatchField_MatchType.RANGE]: 'range',
-  [MatchField_MatchType.OPTIONAL]: 'optional',
-};
 
 const SCOPES: Record<ActionRef_Scope, ActionScope> = {
   [ActionRef_Scope.TABLE_AND_DEFAULT]: 'table-and-default',
@@ -293,7 +287,7 @@ export class P4Schema {
       id: f.id,
       name: f.name,
       bitwidth: f.bitwidth,
-      kind: f.match.case === 'matchType' ? (MATCH_KINDS[f.match.value] ?? 'other') : 'other',
+      kind: f.match.case === 'matchType' ? (matchKindOf(f.match.value) ?? 'other') : 'other',
     }));
     const actions: ActionRefInfo[] = t.actionRefs.map((r) => ({ action: this.actions.get(r.id), scope: SCOPES[r.scope] ?? 'table-and-default' }));
     const directCounter = [...this.directCounters].find((c) => c.tableId === base.id);

@@ -6,12 +6,12 @@
  * Pure: no I/O.
  */
 import type { P4Info } from '../../core/p4runtime/gen/p4/config/v1/p4info_pb.ts';
-import { MatchField_MatchType } from '../../core/p4runtime/gen/p4/config/v1/p4info_pb.ts';
 import type { P4DataTypeSpec } from '../../core/p4runtime/gen/p4/config/v1/p4types_pb.ts';
 import type { CounterArray, RegisterArray } from '../interpreter/externs.ts';
 import type { V1ModelSwitch, DirectCounterBinding } from '../interpreter/switch.ts';
 import type { ActionInfo, MatchKind, Table } from '../interpreter/tables.ts';
 import { invalidArgument } from './errors.ts';
+import { matchKindOf } from '../../core/p4runtime/match-kinds.ts';
 
 export interface FieldBinding {
   readonly id: number;
@@ -104,13 +104,6 @@ export interface Pipeline {
   readonly packetOut: ControllerHeader | undefined;
 }
 
-const MATCH_KINDS: Partial<Record<MatchField_MatchType, MatchKind>> = {
-  [MatchField_MatchType.EXACT]: 'exact',
-  [MatchField_MatchType.LPM]: 'lpm',
-  [MatchField_MatchType.TERNARY]: 'ternary',
-  [MatchField_MatchType.RANGE]: 'range',
-  [MatchField_MatchType.OPTIONAL]: 'optional',
-};
 
 function unique<T extends { id: number }>(map: Map<number, T>, item: T, what: string): void {
   if (item.id === 0) throw invalidArgument(`P4Info: ${what} has id 0`);
@@ -170,7 +163,7 @@ export function bindPipeline(p4info: P4Info, sw: V1ModelSwitch): Pipeline {
       let keyIndex = table.keys.findIndex((k) => k.name === f.name);
       if (keyIndex < 0) keyIndex = position;
       const key = table.keys[keyIndex]!;
-      const kind = f.match.case === 'matchType' ? MATCH_KINDS[f.match.value] : undefined;
+      const kind = f.match.case === 'matchType' ? matchKindOf(f.match.value) : undefined;
       if (kind === undefined) throw invalidArgument(`P4Info table '${name}': match field '${f.name}' has an unsupported match type`);
       if (kind !== key.matchKind || f.bitwidth !== key.width) {
         throw invalidArgument(
