@@ -104,6 +104,21 @@ export class EmbeddedTarget implements PacketTestTarget {
     return { action: info, args: actionArgs(info, params) };
   }
 
+  /** Inserts or modifies an entry, names resolved and values checked against the table. */
+  private writeEntry(
+    how: 'insert' | 'modify',
+    table: string,
+    keys: Readonly<Record<string, KeyValue>>,
+    action: string,
+    params: Readonly<Record<string, ScalarValue>>,
+    priority: number | undefined,
+  ): Promise<void> {
+    return settle(() => {
+      const t = resolveName('table', this.switch.tables, table);
+      t[how]({ ...this.entryData(t, keys, priority), action: this.actionCall(t, action, params) });
+    });
+  }
+
   insert(
     table: string,
     keys: Readonly<Record<string, KeyValue>>,
@@ -111,10 +126,7 @@ export class EmbeddedTarget implements PacketTestTarget {
     params: Readonly<Record<string, ScalarValue>>,
     priority?: number,
   ): Promise<void> {
-    return settle(() => {
-      const t = resolveName('table', this.switch.tables, table);
-      t.insert({ ...this.entryData(t, keys, priority), action: this.actionCall(t, action, params) });
-    });
+    return this.writeEntry('insert', table, keys, action, params, priority);
   }
 
   modify(
@@ -124,10 +136,7 @@ export class EmbeddedTarget implements PacketTestTarget {
     params: Readonly<Record<string, ScalarValue>>,
     priority?: number,
   ): Promise<void> {
-    return settle(() => {
-      const t = resolveName('table', this.switch.tables, table);
-      t.modify({ ...this.entryData(t, keys, priority), action: this.actionCall(t, action, params) });
-    });
+    return this.writeEntry('modify', table, keys, action, params, priority);
   }
 
   delete(table: string, keys: Readonly<Record<string, KeyValue>>, priority?: number): Promise<void> {
