@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RegistryError } from './errors.ts';
 import { INTERNET, checkPolicyRule, compilePolicy } from './policy.ts';
-import { TEST_SPEC } from './test-fixtures.ts';
+import { TEST_SPEC, errorOf } from './test-fixtures.ts';
 
-/** Runs `f`, expecting a RegistryError, and returns it. */
-function errorOf(f: () => unknown): RegistryError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError');
-}
 
 describe('default policy: VMs of the same VIP may talk', () => {
   const policy = compilePolicy(TEST_SPEC);

@@ -5,23 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LbSpec } from '../../core/spec/schema.ts';
-import { RegistryError } from './errors.ts';
 import { INTERNET, compilePolicy } from './policy.ts';
 import { LATEST_SCHEMA_VERSION, REGISTRY_FILE, migrate, openRegistry, type Registry } from './store.ts';
-import { TEST_SPEC, fixedKey } from './test-fixtures.ts';
+import { TEST_SPEC, fixedKey, errorOf } from './test-fixtures.ts';
 import { planTokens } from './tokens.ts';
 
 const T0 = 1767225600;
 
-function errorOf(f: () => unknown): RegistryError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError');
-}
 
 let dir: string;
 const open: Registry[] = [];

@@ -4,6 +4,7 @@
  */
 import type { LbSpec, LbSpecInput } from '../../core/spec/schema.ts';
 import { validateSpec } from '../../core/spec/validate.ts';
+import { RegistryError } from './errors.ts';
 import type { TokenKeyRing } from './tokens.ts';
 
 export const TEST_SPEC_INPUT: LbSpecInput = {
@@ -101,3 +102,14 @@ export const FIXED_KEYS: TokenKeyRing = {
   gateway: (name) => fixedKey(`gateway/${name}`),
   host: (name) => fixedKey(`host/${name}`),
 };
+
+/** Runs `f`, expecting a RegistryError, and returns it (tests then check its code and path). */
+export function errorOf(f: () => unknown): RegistryError {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof RegistryError) return err;
+    throw err;
+  }
+  throw new Error('expected a RegistryError');
+}

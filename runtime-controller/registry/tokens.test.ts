@@ -4,9 +4,8 @@ import { replyTokenFields, requestTokenFields } from '../../bmv2-tests/dsl/entri
 import { backendId, gatewayByName, hostOfVm, vipByName, vipId, vmByName } from '../../core/spec/lookup.ts';
 import type { LbSpec } from '../../core/spec/schema.ts';
 import { computeToken, verifyToken, type TokenFields } from '../../core/token/token.ts';
-import { RegistryError } from './errors.ts';
 import { INTERNET, compilePolicy, type PolicyInput, type TrafficPolicy } from './policy.ts';
-import { FIXED_KEYS, TEST_SPEC, fixedKey } from './test-fixtures.ts';
+import { FIXED_KEYS, TEST_SPEC, fixedKey, errorOf } from './test-fixtures.ts';
 import {
   TOKEN_TABLES,
   entriesBySwitch,
@@ -35,15 +34,6 @@ function plan(now: number, options: { spec?: LbSpec; keys?: TokenKeyRing; policy
   });
 }
 
-function errorOf(f: () => unknown): RegistryError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError');
-}
 
 function sendEntry(p: TokenPlan, sw: string, table: string, match: Record<string, unknown>): PlannedTokenEntry {
   const found = p.entries.filter((e) => e.switch === sw && e.table === table && e.use === 'send' && Object.entries(match).every(([k, v]) => JSON.stringify(e.match[k]) === JSON.stringify(v)));
