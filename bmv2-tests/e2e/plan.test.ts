@@ -57,8 +57,33 @@ describe('planTopology on the example', () => {
       'address add 203.0.113.10/32 dev lo',
       'neigh replace 169.254.1.1 lladdr 02:00:00:00:01:01 dev tst01v0 nud permanent',
       'route add default via 169.254.1.1 dev tst01v0 onlink',
+      'route add 198.18.1.1/32 dev tst01m0',
     ]);
     expect(layout.vms['vm-b2']!.gatewayMac).toBe('02:00:00:00:01:02');
+  });
+
+  it('reaches every VM from the switches namespace over a management bridge, and only with the switches in a namespace', () => {
+    expect(layout.management).toEqual({
+      netns: 'p4lb-tst01-switches',
+      bridge: 'tst01mb',
+      address: '198.18.1.1',
+      vmInterfaces: { 'vm-a1': 'tst01m0', 'vm-a2': 'tst01m1', 'vm-b1': 'tst01m2', 'vm-b2': 'tst01m3' },
+    });
+    const inSwitches = plan.steps.filter((s) => s.kind !== 'veth' && 'netns' in s && s.netns === 'p4lb-tst01-switches');
+    expect(inSwitches.flatMap((s) => commandsOf(s, on)).map((c) => c.args.slice(2).join(' '))).toEqual([
+      'link add tst01mb mtu 1500 type bridge stp_state 0',
+      'link set tst01mb0 master tst01mb',
+      'link set tst01mb1 master tst01mb',
+      'link set tst01mb2 master tst01mb',
+      'link set tst01mb3 master tst01mb',
+      'link set tst01mb up',
+      'address add 198.18.1.1/32 dev tst01mb',
+      'route add 192.168.1.11/32 dev tst01mb',
+      'route add 192.168.1.12/32 dev tst01mb',
+      'route add 192.168.2.11/32 dev tst01mb',
+      'route add 192.168.2.12/32 dev tst01mb',
+    ]);
+    expect(planTopology(spec, { tag: 'tst01', clients: 1, switchPlacement: 'root' }).layout.management).toBeUndefined();
   });
 
   it('creates each veth pair directly in its namespaces, offloads off, with jumbo MTU on the underlay', () => {
@@ -162,7 +187,7 @@ describe('planHostStandIn', () => {
 });
 
 describe('vmListenAddresses', () => {
-  it('listens on the VIP for tunnel mode and on the private address and target port for NAT mode', () => {
+  it('listens on the VIP for tunnel mode, on the private address and target port for NAT mode, and on the private address for health checks', () => {
     expect(vmListenAddresses(spec, 'vm-a1')).toEqual([
       { address: '192.168.1.11', port: 80 },
       { address: '203.0.113.10', port: 80 },
@@ -174,6 +199,12 @@ describe('vmListenAddresses', () => {
     expect(vmListenAddresses(changed, 'vm-b2')).toEqual([
       { address: '192.168.2.12', port: 80 },
       { address: '192.168.2.12', port: 9000 },
+      { address: '203.0.113.10', port: 80 },
+    ]);
+    const tunnelCheck = { ...spec, vips: spec.vips.map((v) => (v.name === 'web' ? { ...v, healthCheck: { ...v.healthCheck, port: 8081 } } : v)) };
+    expect(vmListenAddresses(tunnelCheck, 'vm-a1')).toEqual([
+      { address: '192.168.1.11', port: 80 },
+      { address: '192.168.1.11', port: 8081 },
       { address: '203.0.113.10', port: 80 },
     ]);
   });

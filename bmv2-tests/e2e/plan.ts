@@ -8,6 +8,10 @@
  *                                     └─ gw-west public ─[gw-west]─ underlay ─┘           └─ [host-b] ─ vm-b1, vm-b2
  *
  * [switch] ends stay in one "switches" namespace (or the root namespace, switchPlacement 'root').
+ * With the switches in their namespace, that namespace is also the control plane's: a management
+ * bridge there reaches every VM on a second interface, so a controller started in it can probe
+ * the VMs' private addresses (as an operator's management network would) while the switches'
+ * P4Runtime servers listen on its loopback.
  */
 import type { Gateway, LbSpec } from '../../core/spec/schema.ts';
 import { hostByName, vmMac } from '../../core/spec/lookup.ts';
@@ -35,6 +39,8 @@ export const MAX_GATEWAYS = 63;
 export const VM_GATEWAY_ADDRESS = '169.254.1.1';
 /** Stand-in probes (tests only): RFC 2544 benchmarking range, one /32 per host. */
 const PROBE_NET = [198, 18, 0] as const;
+/** Management network (switches namespace ↔ VMs): RFC 2544 benchmarking range, away from the probes'. */
+export const MANAGEMENT_ADDRESS = '198.18.1.1';
 /** The router's MAC on its link to gateway g is 02:72:74:00:00:<g+1> ("rt"; locally administered). */
 const ROUTER_MAC_PREFIX = '02:72:74:00:00';
 /** Encapsulation makes underlay frames longer than the VMs' 1500-byte packets; jumbo frames absorb it. */
@@ -155,6 +161,17 @@ export interface UnderlayLayout {
   readonly ports: Readonly<Record<string, string>>;
 }
 
+/** The control plane's reach into the VMs (switchPlacement 'namespace' only). */
+export interface ManagementLayout {
+  /** The switches namespace, where a controller runs. */
+  readonly netns: string;
+  readonly bridge: string;
+  /** The controller's source address on the bridge. */
+  readonly address: string;
+  /** Per VM: its management interface (its private address is reachable through it). */
+  readonly vmInterfaces: Readonly<Record<string, string>>;
+}
+
 export interface TopologyLayout {
   readonly tag: string;
   readonly switchPlacement: SwitchPlacement;
@@ -171,6 +188,8 @@ export interface TopologyLayout {
   readonly router: RouterLayout;
   readonly underlay: UnderlayLayout;
   readonly vms: Readonly<Record<string, VmLayout>>;
+  /** Undefined when the switch ends are in the root namespace (nothing is addressed there). */
+  readonly management: ManagementLayout | undefined;
 }
 
 export interface TopologyPlan {
@@ -194,7 +213,7 @@ export function interfaceName(tag: string, suffix: string): string {
 }
 
 /** The suffixes planTopology and planHostStandIn give interfaces, for telling ours from others' `<tag>…` names. */
-const SUFFIX_PATTERN = /^(?:c\d+|rc\d+|rg\d+|g\d+-\d+|h\d+-\d+|ug\d+|uh\d+|v\d+|br|sb\d+|pb\d+|p\d+)$/;
+const SUFFIX_PATTERN = /^(?:c\d+|rc\d+|rg\d+|g\d+-\d+|h\d+-\d+|ug\d+|uh\d+|v\d+|br|sb\d+|pb\d+|p\d+|mb|mb\d+|m\d+)$/;
 
 /** Whether `ifname` is an interface of run `tag` (and not another tool's name that starts the same). */
 export function isRunInterface(tag: string, ifname: string): boolean {
@@ -371,6 +390,7 @@ export function planTopology(spec: LbSpec, options: PlanOptions): TopologyPlan {
   const bridge = ifn('br');
   steps.push({ kind: 'bridge', netns: underlayNs, ifname: bridge, ports: Object.values(underlayPorts), mtu: UNDERLAY_MTU });
   steps.push(...vmSteps);
+  const management = switchesNs === undefined ? undefined : planManagement(spec, switchesNs, vms, ifn, steps);
 
   // The gateway switches answer no ARP (they punt it): permanent neighbours, then ECMP per VIP.
   for (const link of gatewayLinks) {
@@ -390,8 +410,42 @@ export function planTopology(spec: LbSpec, options: PlanOptions): TopologyPlan {
     router: { netns: routerNs, clientLinks, gatewayLinks, vipRoutes },
     underlay: { netns: underlayNs, bridge, ports: underlayPorts },
     vms,
+    management,
   };
   return { layout, steps };
+}
+
+/**
+ * A bridge in the switches namespace with the controller's address, and a veth from it into
+ * every VM. The VM answers ARP for its private address on that link too (Linux's weak host
+ * model), so one on-link /32 route per VM suffices; the VM returns to the controller's address
+ * over the same link. Data-plane traffic never uses it: the VMs' default route stays on the host.
+ */
+function planManagement(spec: LbSpec, netns: string, vms: Readonly<Record<string, VmLayout>>, ifn: (suffix: string) => string, steps: BuildStep[]): ManagementLayout {
+  const bridge = ifn('mb');
+  const vmInterfaces: Record<string, string> = {};
+  const bridgePorts: string[] = [];
+  const links: BuildStep[] = [];
+  spec.vms.forEach((vm, v) => {
+    const layout = vms[vm.name]!;
+    const vmIf = ifn(`m${v}`);
+    const bridgePort = ifn(`mb${v}`);
+    vmInterfaces[vm.name] = vmIf;
+    bridgePorts.push(bridgePort);
+    links.push({
+      kind: 'veth',
+      purpose: `management bridge ↔ ${vm.name}`,
+      mtu: EDGE_MTU,
+      a: { netns, ifname: bridgePort, addresses: [] },
+      b: { netns: layout.netns, ifname: vmIf, addresses: [] },
+    });
+    links.push({ kind: 'route', netns: layout.netns, destination: `${MANAGEMENT_ADDRESS}/32`, nexthops: [{ dev: vmIf }] });
+  });
+  steps.push(...links);
+  steps.push({ kind: 'bridge', netns, ifname: bridge, ports: bridgePorts, mtu: EDGE_MTU });
+  steps.push({ kind: 'address', netns, dev: bridge, cidr: `${MANAGEMENT_ADDRESS}/32` });
+  for (const vm of spec.vms) steps.push({ kind: 'route', netns, destination: `${vm.privateIpv4}/32`, nexthops: [{ dev: bridge }] });
+  return { netns, bridge, address: MANAGEMENT_ADDRESS, vmInterfaces };
 }
 
 function switchPorts(name: string, kind: SwitchPorts['kind'], netns: string | undefined, ports: SwitchPort[]): SwitchPorts {

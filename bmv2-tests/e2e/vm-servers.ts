@@ -1,7 +1,8 @@
 /**
  * The VMs' services: in each VM namespace a plain-node HTTP server (vm-http-server.js) that
  * answers with the VM's name on every address and port a client or health check of its VIPs
- * reaches — the VIP (on the VM's loopback) for tunnel mode, the private address for NAT mode.
+ * reaches — the VIP (on the VM's loopback) for tunnel mode, the private address for NAT mode and
+ * for every health check.
  */
 import { fileURLToPath } from 'node:url';
 import type { LbSpec, Vm } from '../../core/spec/schema.ts';
@@ -21,8 +22,8 @@ export interface ListenAddress {
 
 /**
  * Where a VM must listen for its VIPs, sorted and without duplicates: tunnel mode keeps the VIP
- * as destination, so VIP:port and VIP:health port; NAT mode rewrites to the private address and
- * targetPort (else the VIP port), and probes private:health port.
+ * as destination, so VIP:port; NAT mode rewrites to the private address and targetPort (else the
+ * VIP port); health checks of either mode probe private:health port.
  */
 export function vmListenAddresses(spec: LbSpec, vm: Vm | string): ListenAddress[] {
   const v = typeof vm === 'string' ? vmByName(spec, vm) : vm;
@@ -32,11 +33,10 @@ export function vmListenAddresses(spec: LbSpec, vm: Vm | string): ListenAddress[
     if (!vip.backends.includes(v.name) || vip.protocol !== 'tcp') continue;
     if (vip.mode === 'tunnel') {
       for (const port of vip.ports) add(vip.address, port);
-      add(vip.address, vip.healthCheck.port);
     } else {
       for (const port of vip.ports) add(v.privateIpv4, vip.targetPort ?? port);
-      add(v.privateIpv4, vip.healthCheck.port);
     }
+    add(v.privateIpv4, vip.healthCheck.port);
   }
   return [...found.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
 }

@@ -61,7 +61,7 @@ export function formatFlows(reply: FlowsReply): string {
 
 function common(cmd: Command): Command {
   return cmd
-    .option('--api <host:port>', 'the controller\'s admin API', DEFAULT_API_ADDRESS)
+    .option('--api <host:port|unix:path>', 'the controller\'s admin API', DEFAULT_API_ADDRESS)
     .option('--token <token>', `API bearer token (default: $${API_TOKEN_ENV})`)
     .option('--json', 'print the API\'s JSON answer');
 }

@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { P4lbError } from '../../core/errors.ts';
 import { loadSpecFile } from '../../core/spec/load.ts';
-import { MIN_TOKEN_LENGTH, parseListenAddress, startAdminApi, type RunningAdminApi } from '../../runtime-controller/api/server.ts';
+import { isLocalListenAddress, MIN_TOKEN_LENGTH, parseListenAddress, startAdminApi, type RunningAdminApi } from '../../runtime-controller/api/server.ts';
 import { Controller, type ControllerOptions } from '../../runtime-controller/controller/controller.ts';
 import { ControllerMetrics } from '../../runtime-controller/metrics/metrics.ts';
 import { firstSignal } from '../signals.ts';
@@ -130,8 +130,7 @@ export async function startRun(config: RunConfig, io: Pick<RunIo, 'logger' | 'en
     await controller.stop();
     throw err;
   }
-  const { host } = parseListenAddress(config.api);
-  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') io.logger.warn({ api: api.address }, 'the admin API listens beyond loopback: protect the token and the network');
+  if (!isLocalListenAddress(parseListenAddress(config.api))) io.logger.warn({ api: api.address }, 'the admin API listens beyond loopback: protect the token and the network');
   io.logger.info({ api: api.address, token: source, dataDir: config.dataDir }, 'admin API listening');
   return {
     controller,
@@ -154,7 +153,7 @@ export function registerRun(program: Command, io: Partial<RunIo> = {}): Command 
     .description('run the controller: drive the switches of a spec and serve the admin API')
     .argument('<spec>', 'spec file (YAML)')
     .option('--data-dir <dir>', 'registry folder (keys, tokens)', DEFAULT_DATA_DIR)
-    .option('--api <host:port>', 'admin API address (loopback by default)', DEFAULT_API_ADDRESS)
+    .option('--api <host:port|unix:path>', 'admin API address: loopback TCP by default, or a Unix socket', DEFAULT_API_ADDRESS)
     .option('--api-token-file <file>', `bearer token of the admin API (default: $${API_TOKEN_ENV}, else generated into <data-dir>/${API_TOKEN_FILE})`)
     .option('--bmv2', 'push p4c-compiled BMv2 JSON (simple_switch_grpc) instead of P4 source (embedded target)')
     .option('--metrics-token', 'require the API token on GET /metrics too')

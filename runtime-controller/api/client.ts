@@ -1,10 +1,11 @@
-/** A client of the admin API (what `p4lb status|drain|undrain|flows` use): fetch, bearer token, errors as ApiError. */
+/** A client of the admin API (what `p4lb status|drain|undrain|flows` use): node:http over TCP or a Unix socket, bearer token, errors as ApiError. */
+import { request as httpRequest } from 'node:http';
 import type { FlowRecord, SwitchStatus, VipStatus } from '../controller/controller.ts';
 import type { LbAlarm } from '../lb/index.ts';
 import { ApiError } from './errors.ts';
 
 export interface AdminClientOptions {
-  /** `host:port` or a full `http://` URL. */
+  /** `host:port`, a full `http://` URL, or `unix:<socket path>`. */
   readonly api: string;
   readonly token: string;
   readonly timeoutMs?: number;
@@ -37,35 +38,65 @@ export interface TokensReply {
 }
 
 export class AdminClient {
-  private readonly base: string;
+  private readonly target: { readonly socketPath: string } | { readonly base: URL };
+  private readonly shown: string;
 
   constructor(private readonly options: AdminClientOptions) {
-    this.base = /^https?:\/\//.test(options.api) ? options.api.replace(/\/+$/, '') : `http://${options.api}`;
+    if (options.api.startsWith('unix:')) {
+      this.target = { socketPath: options.api.slice('unix:'.length) };
+      this.shown = options.api;
+    } else {
+      const base = /^https?:\/\//.test(options.api) ? options.api.replace(/\/+$/, '') : `http://${options.api}`;
+      this.target = { base: new URL(base) };
+      this.shown = base;
+    }
+  }
+
+  /** One HTTP exchange over TCP or the Unix socket (fetch cannot use a socket path). */
+  private exchange(method: 'GET' | 'POST', path: string, accept: string): Promise<{ status: number; text: string }> {
+    const timeoutMs = this.options.timeoutMs ?? 30_000;
+    const where =
+      'socketPath' in this.target
+        ? { socketPath: this.target.socketPath, path }
+        : { host: this.target.base.hostname.replace(/^\[|\]$/g, ''), port: this.target.base.port === '' ? 80 : Number(this.target.base.port), path: `${this.target.base.pathname.replace(/\/$/, '')}${path}` };
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        { ...where, method, headers: { authorization: `Bearer ${this.options.token}`, accept }, timeout: timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', (err) =>
+        reject(new ApiError('API_UNREACHABLE', `cannot reach the controller API at ${this.shown}: ${err.message}`, 'api', 'is `p4lb run` running, and is --api its address?')),
+      );
+      req.end();
+    });
   }
 
   private async call<T>(method: 'GET' | 'POST', path: string): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.options.token}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
-      });
-    } catch (err) {
-      throw new ApiError('API_UNREACHABLE', `cannot reach the controller API at ${this.base}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`, 'api', 'is `p4lb run` running, and is --api its address?');
-    }
-    const text = await res.text();
+    const res = await this.exchange(method, path, 'application/json');
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(res.text);
     } catch {
       throw new ApiError('API_CALL_FAILED', `${method} ${path}: HTTP ${res.status} with a body that is not JSON`, undefined, undefined, res.status);
     }
-    if (!res.ok) {
+    if (res.status < 200 || res.status > 299) {
       const e = (body as { error?: { code?: string; message?: string; field?: string; hint?: string } }).error ?? {};
       throw new ApiError(e.code ?? 'API_CALL_FAILED', `${e.message ?? `HTTP ${res.status}`}`, e.field, e.hint, res.status);
     }
     return body as T;
+  }
+
+  /** The Prometheus text of GET /metrics. */
+  async metrics(): Promise<string> {
+    const res = await this.exchange('GET', '/metrics', 'text/plain');
+    if (res.status !== 200) throw new ApiError('API_CALL_FAILED', `GET /metrics: HTTP ${res.status}`, undefined, undefined, res.status);
+    return res.text;
   }
 
   vips(): Promise<VipsReply> {

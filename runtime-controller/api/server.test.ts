@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frame, innerPacket } from '../../bmv2-tests/dsl/scenario.ts';
 import { eventually, startDeployment, TEST_SLOTS, type Deployment } from '../controller/test-setup.ts';
@@ -139,6 +143,33 @@ describe('admin API over HTTP against a running controller', () => {
     }
     await expect(startAdminApi({ controller: d.controller, token: 'short', listen: '127.0.0.1:0' })).rejects.toMatchObject({ code: 'API_BAD_TOKEN', location: { path: 'token' } });
     expect(() => parseListenAddress('127.0.0.1')).toThrow(expect.objectContaining({ code: 'API_BAD_ADDRESS' }) as Error);
-    expect(parseListenAddress('[::1]:9100')).toEqual({ host: '::1', port: 9100 });
+    expect(parseListenAddress('[::1]:9100')).toEqual({ kind: 'tcp', host: '::1', port: 9100 });
+    expect(parseListenAddress('unix:/run/p4lb/api.sock')).toEqual({ kind: 'unix', path: '/run/p4lb/api.sock' });
+    expect(() => parseListenAddress('unix:')).toThrow(expect.objectContaining({ code: 'API_BAD_ADDRESS' }) as Error);
+  });
+
+  it('serves the same API on a Unix socket, replaces a stale socket file, refuses one in use or a regular file, and removes the socket on close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'p4lb-api-'));
+    const path = join(dir, 'api.sock');
+    try {
+      // A process that dies while listening leaves its socket file behind.
+      const dead = spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+      expect(dead.signal).toBe('SIGKILL');
+      expect(existsSync(path)).toBe(true);
+      const api = await startAdminApi({ controller: d.controller, token: TOKEN, metrics: { contentType: 'text/plain', text: async () => 'x 2\n' }, listen: `unix:${path}` });
+      expect(api.address).toBe(`unix:${path}`);
+      await expect(startAdminApi({ controller: d.controller, token: TOKEN, listen: `unix:${path}` })).rejects.toMatchObject({ code: 'API_BAD_ADDRESS', message: expect.stringContaining('in use') as unknown });
+      const client = new AdminClient({ api: api.address, token: TOKEN });
+      expect((await client.gateways()).gateways.map((g) => g.name)).toEqual(['gw-east', 'gw-west']);
+      expect(await client.metrics()).toBe('x 2\n');
+      await expect(new AdminClient({ api: api.address, token: 'e'.repeat(64) }).vips()).rejects.toMatchObject({ status: 403 });
+      await api.close();
+      expect(existsSync(path)).toBe(false);
+      await expect(client.vips()).rejects.toMatchObject({ code: 'API_UNREACHABLE', message: expect.stringContaining(`unix:${path}`) as unknown });
+      writeFileSync(path, 'not a socket');
+      await expect(startAdminApi({ controller: d.controller, token: TOKEN, listen: `unix:${path}` })).rejects.toMatchObject({ code: 'API_BAD_ADDRESS' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

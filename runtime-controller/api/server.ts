@@ -1,11 +1,13 @@
 /**
- * The controller's admin API: JSON over node:http, loopback by default, a bearer token on every
+ * The controller's admin API: JSON over node:http on loopback by default (or a Unix socket, which
+ * file permissions guard and which other network namespaces reach), a bearer token on every
  * /v1 call (401 without one, 403 with a wrong one). GET /metrics is open by default (scrapers
  * rarely carry tokens, and it reveals no secret); `metricsRequireToken` closes it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { P4lbError } from '../../core/errors.ts';
 import type { Controller } from '../controller/controller.ts';
@@ -194,33 +196,80 @@ export function createAdminServer(options: AdminApiOptions): Server {
 
 export interface RunningAdminApi {
   readonly server: Server;
-  /** host:port actually bound. */
+  /** host:port actually bound, or unix:/path. */
   readonly address: string;
   close(): Promise<void>;
 }
 
-/** Parses `host:port` (IPv6 in brackets); refuses anything else with the field named. */
-export function parseListenAddress(text: string, field = 'api'): { host: string; port: number } {
+export type ListenAddress =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string };
+
+/** Parses `host:port` (IPv6 in brackets) or `unix:<path>`; refuses anything else with the field named. */
+export function parseListenAddress(text: string, field = 'api'): ListenAddress {
+  if (text.startsWith('unix:')) {
+    const path = text.slice('unix:'.length);
+    if (path === '' || path.includes('\0')) throw new ApiError('API_BAD_ADDRESS', `'${text}' names no socket path (like unix:/run/p4lb/api.sock)`, field);
+    return { kind: 'unix', path };
+  }
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const port = m === null ? NaN : Number(m[3]);
-  if (m === null || port > 65535) throw new ApiError('API_BAD_ADDRESS', `'${text}' is not host:port (like 127.0.0.1:9100)`, field);
-  return { host: m[1] ?? m[2]!, port };
+  if (m === null || port > 65535) throw new ApiError('API_BAD_ADDRESS', `'${text}' is not host:port (like 127.0.0.1:9100) or unix:<path>`, field);
+  return { kind: 'tcp', host: m[1] ?? m[2]!, port };
+}
+
+/** Whether the API is reachable only from this machine (loopback or a Unix socket). */
+export function isLocalListenAddress(address: ListenAddress): boolean {
+  return address.kind === 'unix' || address.host === '127.0.0.1' || address.host === 'localhost' || address.host === '::1';
+}
+
+/**
+ * A socket file left by a controller that died is replaced; a socket someone still listens on, or
+ * any other file at the path, is an error (never take over a running controller's API).
+ */
+async function clearStaleSocket(path: string): Promise<void> {
+  let info;
+  try {
+    info = await lstat(path);
+  } catch {
+    return;
+  }
+  if (!info.isSocket()) throw new ApiError('API_BAD_ADDRESS', `${path} exists and is not a socket`, 'api');
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new ApiError('API_BAD_ADDRESS', `${path} is in use: another process listens on it`, 'api', 'is another p4lb run using this socket?');
+  await unlink(path);
 }
 
 export async function startAdminApi(options: AdminApiOptions & { readonly listen: string }): Promise<RunningAdminApi> {
-  const { host, port } = parseListenAddress(options.listen);
+  const listen = parseListenAddress(options.listen);
   const server = createAdminServer(options);
+  if (listen.kind === 'unix') await clearStaleSocket(listen.path);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    const ready = (): void => {
       server.off('error', reject);
       resolve();
-    });
+    };
+    if (listen.kind === 'unix') server.listen(listen.path, ready);
+    else server.listen(listen.port, listen.host, ready);
   });
-  const bound = server.address() as AddressInfo;
+  let address: string;
+  if (listen.kind === 'unix') address = `unix:${listen.path}`;
+  else {
+    const bound = server.address() as AddressInfo;
+    address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+  }
   return {
     server,
-    address: `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,
+    address,
+    // Closing a Unix-socket server removes its file.
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
