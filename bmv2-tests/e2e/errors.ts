@@ -1,4 +1,4 @@
-/** Errors of the end-to-end topology layer (namespaces, veth, bridges, the VM servers). */
+/** Errors of the end-to-end layer (namespaces, veth, bridges, the VM servers, the system's processes and their output). */
 import { P4lbError, type P4lbErrorOptions } from '../../core/errors.ts';
 
 export type E2eErrorCode =
@@ -11,7 +11,11 @@ export type E2eErrorCode =
   | 'E2E_CLEANUP_INCOMPLETE'
   | 'E2E_DESTROYED'
   | 'E2E_UNKNOWN_NAME'
-  | 'E2E_SERVER_FAILED';
+  | 'E2E_SERVER_FAILED'
+  | 'E2E_START_FAILED'
+  | 'E2E_TIMEOUT'
+  | 'E2E_BAD_METRICS'
+  | 'E2E_BAD_OUTPUT';
 
 export class E2eError extends P4lbError {
   declare readonly code: E2eErrorCode;

@@ -59,25 +59,35 @@ export interface VmServerOptions {
   readonly lifetimeMs?: number;
 }
 
+/** Starts one VM's server (undefined when the VM serves nothing: UDP only); resolves when it is ready. */
+export async function startVmServer(topology: Topology, spec: LbSpec, vm: Vm | string, options: VmServerOptions = {}): Promise<VmServer | undefined> {
+  const v = typeof vm === 'string' ? vmByName(spec, vm) : vm;
+  const listen = vmListenAddresses(spec, v);
+  if (listen.length === 0) return undefined;
+  const args = [VM_SERVER_SCRIPT, '--name', v.name, ...listen.flatMap((l) => ['--listen', `${l.address}:${l.port}`])];
+  if (options.lifetimeMs !== undefined) args.push('--lifetime-ms', String(options.lifetimeMs));
+  const child = topology.spawn(topology.vm(v.name).netns, process.execPath, args);
+  try {
+    await child.waitForOutput(/^ready /m, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+  } catch (cause) {
+    await child.stop();
+    throw new E2eError('E2E_SERVER_FAILED', `${v.name}'s server did not start: ${(cause as Error).message}`, { cause });
+  }
+  return { vm: v.name, listen, process: child };
+}
+
 /** Starts one server per VM that listens somewhere (UDP-only VMs get none); resolves when all are ready. */
 export async function startVmServers(topology: Topology, spec: LbSpec, options: VmServerOptions = {}): Promise<VmServers> {
   const servers = new Map<string, VmServer>();
   const stop = async (): Promise<void> => {
     await Promise.all([...servers.values()].map((s) => s.process.stop()));
   };
-  try {
-    for (const vm of spec.vms) {
-      const listen = vmListenAddresses(spec, vm);
-      if (listen.length === 0) continue;
-      const args = [VM_SERVER_SCRIPT, '--name', vm.name, ...listen.flatMap((l) => ['--listen', `${l.address}:${l.port}`])];
-      if (options.lifetimeMs !== undefined) args.push('--lifetime-ms', String(options.lifetimeMs));
-      const child = topology.spawn(topology.vm(vm.name).netns, process.execPath, args);
-      servers.set(vm.name, { vm: vm.name, listen, process: child });
-    }
-    await Promise.all([...servers.values()].map((s) => s.process.waitForOutput(/^ready /m, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)));
-  } catch (cause) {
+  const started = await Promise.allSettled(spec.vms.map((vm) => startVmServer(topology, spec, vm, options)));
+  for (const result of started) if (result.status === 'fulfilled' && result.value !== undefined) servers.set(result.value.vm, result.value);
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
     await stop();
-    throw new E2eError('E2E_SERVER_FAILED', `VM servers did not start: ${(cause as Error).message}`, { cause });
+    throw failed.reason;
   }
   return { servers, stop };
 }
