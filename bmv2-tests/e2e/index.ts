@@ -33,4 +33,12 @@ export {
 export { buildTopology, topologySupport, randomTag, Topology, DEFAULT_CLIENTS, type BuildOptions, type HostStandIn, type TopologySupport } from './topology.ts';
 export { SpawnedProcess, type SpawnOptions, type ProcessExit } from './spawned-process.ts';
 export { findLeaks, findLeaksSync, hasLeaks, describeLeaks, removeTag, removeTagSync, type Leaks } from './leaks.ts';
-export { startVmServers, vmListenAddresses, VM_SERVER_SCRIPT, type VmServers, type VmServer, type ListenAddress } from './vm-servers.ts';
+export { startVmServer, startVmServers, vmListenAddresses, VM_SERVER_SCRIPT, type VmServers, type VmServer, type ListenAddress } from './vm-servers.ts';
+export {
+  runBurst, runBulk, startHold, HoldSession, parseTrafficLine, burstArgs, holdArgs, bulkArgs, TRAFFIC_CLIENT_SCRIPT,
+  type TrafficHost, type TrafficTarget, type BurstOptions, type HoldOptions, type BulkOptions, type BurstResult,
+  type BurstConnection, type HoldProgress, type HoldReady, type HoldResult, type BulkResult, type TrafficLine,
+} from './traffic.ts';
+export { startSystem, e2eSpecText, RunningSystem, E2E_HEALTH, EXAMPLE_SPEC_FILE, type SystemOptions, type SystemTarget, type Bmv2Tools as SystemBmv2Tools } from './system.ts';
+export { UnderlayTap, readTunnelFrame, forgeToken, type TunnelFrame } from './underlay-tap.ts';
+export { parseMetrics, metricSum, type Sample } from './metrics-text.ts';

@@ -37,4 +37,28 @@ describe('SpawnedProcess (root namespace, no privileges needed)', () => {
     expect(await missing.exited).toEqual({ code: null, signal: null });
     expect(missing.output()).toContain('spawn failed');
   });
+
+  it('hands out stdout line by line, split across chunks, and takes input on stdin', async () => {
+    const script = `
+      process.stdout.write('one\\ntw');
+      setTimeout(() => process.stdout.write('o\\n'), 20);
+      require('node:readline').createInterface({ input: process.stdin }).on('line', (l) => {
+        process.stdout.write('got ' + l + '\\nlast');
+        process.exit(0);
+      });`;
+    const p = new SpawnedProcess(undefined, node, ['-e', script], { stdin: 'pipe' });
+    const lines: string[] = [];
+    p.onStdoutLine((line) => lines.push(line));
+    await p.waitForOutput(/two/, 5000);
+    expect(p.write('hello\n')).toBe(true);
+    await p.exited;
+    expect(lines).toEqual(['one', 'two', 'got hello', 'last']);
+    expect(p.write('late\n')).toBe(false);
+  });
+
+  it('has no stdin to write to unless asked for one', async () => {
+    const p = new SpawnedProcess(undefined, node, ['-e', 'setTimeout(() => {}, 2000)']);
+    expect(p.write('x\n')).toBe(false);
+    await p.stop();
+  });
 });

@@ -9,6 +9,8 @@ import { formatCommand, inNamespace } from './run.ts';
 export interface SpawnOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
+  /** 'pipe' to `write()` to the process; default 'ignore' (stdin is /dev/null). */
+  readonly stdin?: 'ignore' | 'pipe';
 }
 
 export interface ProcessExit {
@@ -31,6 +33,8 @@ export class SpawnedProcess {
   private text = '';
   private exit: ProcessExit | undefined;
   private readonly watchers = new Set<() => void>();
+  private readonly lineListeners = new Set<(line: string) => void>();
+  private partialLine = '';
 
   constructor(netns: string | undefined, cmd: string, args: readonly string[], options: SpawnOptions = {}) {
     const command = inNamespace(netns, cmd, args);
@@ -38,7 +42,7 @@ export class SpawnedProcess {
     this.command = formatCommand(cmd, args);
     // `ip netns exec` execs the command in place, so this pid is the command's own.
     this.child = spawn(command.cmd, [...command.args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
       env: options.env ?? process.env,
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     });
@@ -50,20 +54,46 @@ export class SpawnedProcess {
         resolve(exit);
       };
       // 'close', not 'exit': the output is complete by then.
-      this.child.once('close', (code, signal) => done({ code, signal }));
+      this.child.once('close', (code, signal) => {
+        // A last line without its newline still counts.
+        if (this.partialLine !== '') this.splitLines('\n');
+        done({ code, signal });
+      });
       this.child.once('error', (error) => {
         this.append(`spawn failed: ${error.message}\n`);
         done({ code: null, signal: null });
       });
     });
     this.pid = this.child.pid ?? -1;
-    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.append(chunk));
+    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.append(chunk);
+      this.splitLines(chunk);
+    });
+    // A process that ends without reading its stdin must not fail the writer with EPIPE.
+    this.child.stdin?.on('error', () => undefined);
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.append(chunk));
   }
 
   /** stdout and stderr interleaved as they came, the last 64 KiB. */
   output(): string {
     return this.text;
+  }
+
+  /**
+   * Calls `listener` with each complete line of stdout (without its newline) from now on; returns
+   * the unsubscribe. Subscribe right after spawning to see every line: output arrives asynchronously.
+   */
+  onStdoutLine(listener: (line: string) => void): () => void {
+    this.lineListeners.add(listener);
+    return () => void this.lineListeners.delete(listener);
+  }
+
+  /** Writes to the process's stdin (spawned with `stdin: 'pipe'`); false when it has ended or has no stdin. */
+  write(text: string): boolean {
+    const stdin = this.child.stdin;
+    if (stdin === null || this.exit !== undefined || stdin.destroyed || stdin.writableEnded) return false;
+    stdin.write(text);
+    return true;
   }
 
   get running(): boolean {
@@ -120,6 +150,12 @@ export class SpawnedProcess {
   private append(chunk: string): void {
     this.text = (this.text + chunk).slice(-OUTPUT_LIMIT);
     this.notify();
+  }
+
+  private splitLines(chunk: string): void {
+    const lines = (this.partialLine + chunk).split('\n');
+    this.partialLine = lines.pop() ?? '';
+    for (const line of lines) for (const listener of [...this.lineListeners]) listener(line);
   }
 
   private notify(): void {
