@@ -147,6 +147,30 @@ for (const factory of plan.targets) {
       }
     });
 
+    it('treats a SYN on a pinned 5-tuple as a new connection: it takes the slot\'s current owner, and its later packets stay there', async () => {
+      const first = webSyn();
+      const original = sc.predictedBackend('web', first);
+      const v = sc.vip('web');
+      const slot = slotOf(flowHash(v.flowKey, tupleOf(first)), v.slots);
+      await sc.sw.send(PUBLIC_PORT, sc.clientFrame(first));
+      await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, original, innerPacket(first)));
+      const other = sc.slotTable('web').backends.find((n) => n !== original.name)!;
+      const keys = { vip_id: vipId(sc.spec, 'web'), slot };
+      await sc.sw.modify(GATEWAY_P4.slotTable, keys, 'set_slot_backend', { backend_id: backendId(sc.spec, other) });
+      try {
+        // The client reuses the 5-tuple for a new connection (the old one closed with FIN, so its entry is still there).
+        await sc.sw.send(PUBLIC_PORT, sc.clientFrame(first));
+        await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, sc.vm(other), innerPacket(first)));
+        // Pinned to the new owner: moving the slot back does not move the connection.
+        await sc.sw.modify(GATEWAY_P4.slotTable, keys, 'set_slot_backend', { backend_id: backendId(sc.spec, original.name) });
+        const ack = { ...first, tcpFlags: TCP_FLAGS.ACK };
+        await sc.sw.send(PUBLIC_PORT, sc.clientFrame(ack));
+        await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, sc.vm(other), innerPacket(ack)));
+      } finally {
+        await sc.sw.modify(GATEWAY_P4.slotTable, keys, 'set_slot_backend', { backend_id: backendId(sc.spec, original.name) });
+      }
+    });
+
     itClock('forgets an idle flow after the VIP\'s idle timeout: its next packet takes the slot\'s new owner', async () => {
       const p = webSyn();
       const original = sc.predictedBackend('web', p);

@@ -127,6 +127,8 @@ struct metadata_t {
     bit<16> l4_src_port;
     bit<16> l4_dst_port;
     bit<1> is_tcp_rst;
+    /* A SYN without ACK: a client opening a connection. */
+    bit<1> is_tcp_syn;
     /* set by the VIP table */
     bit<16> vip_id;
     bit<8> mode;
@@ -351,7 +353,10 @@ control GatewayIngress(inout headers_t hdr,
     }
 
     /*
-     * Look the flow up in both ways and refresh it, or free it on a TCP RST. One action, so that
+     * Look the flow up in both ways and refresh it, or free it on a TCP RST. A SYN opens a new
+     * connection even when its 5-tuple is still pinned (a client reusing a port): it frees the
+     * entry and misses, so the slot table's current owner takes it, never a drained or removed
+     * VM that an old connection of the same 5-tuple was pinned to. One action, so that
      * BMv2's per-action register lock makes the read-modify-write atomic; the writes are
      * unconditional (p4c's BMv2 back end runs no extern call under a condition in an action) and
      * store the entry unchanged when it is not this flow's. An entry idle for longer than the
@@ -373,6 +378,10 @@ control GatewayIngress(inout headers_t hdr,
             if (meta.is_tcp_rst == 1) {
                 refreshed = 0;
             }
+            if (meta.is_tcp_syn == 1) {
+                meta.flow_hit = 0;
+                refreshed = 0;
+            }
             way0 = refreshed;
         } else if (way1[31:16] != 0 && way1[63:32] == meta.flow_signature
                 && meta.now_ticks - way1[15:0] <= meta.idle_ticks) {
@@ -380,6 +389,10 @@ control GatewayIngress(inout headers_t hdr,
             meta.backend_id = way1[31:16];
             refreshed = meta.flow_signature ++ way1[31:16] ++ meta.now_ticks;
             if (meta.is_tcp_rst == 1) {
+                refreshed = 0;
+            }
+            if (meta.is_tcp_syn == 1) {
+                meta.flow_hit = 0;
                 refreshed = 0;
             }
             way1 = refreshed;
@@ -619,6 +632,7 @@ control GatewayIngress(inout headers_t hdr,
             meta.l4_src_port = hdr.tcp.srcPort;
             meta.l4_dst_port = hdr.tcp.dstPort;
             meta.is_tcp_rst = hdr.tcp.flags[2:2];
+            meta.is_tcp_syn = hdr.tcp.flags[1:1] & ~hdr.tcp.flags[4:4];
         } else if (hdr.udp.isValid()) {
             meta.l4_src_port = hdr.udp.srcPort;
             meta.l4_dst_port = hdr.udp.dstPort;
