@@ -39,9 +39,14 @@ describe('planTopology on the example', () => {
     expect(layout.router.gatewayLinks.map((l) => l.mac)).toEqual(['02:72:74:00:00:01', '02:72:74:00:00:02']);
   });
 
-  it('turns on forwarding and the layer-4 multipath hash in the router only', () => {
+  it('turns on forwarding and a header-field multipath hash in the router only (layer 4 on kernels without hash fields)', () => {
     const router = plan.steps.find((s) => s.kind === 'netns' && s.role === 'router')!;
-    expect(commandsOf(router, on)[1]!.args).toEqual(expect.arrayContaining(['net.ipv4.ip_forward=1', 'net.ipv4.fib_multipath_hash_policy=1', 'net.ipv4.conf.all.rp_filter=0']));
+    expect(commandsOf(router, on)[1]!.args).toEqual(
+      expect.arrayContaining(['net.ipv4.ip_forward=1', 'net.ipv4.fib_multipath_hash_policy=3', 'net.ipv4.fib_multipath_hash_fields=0x0037', 'net.ipv4.conf.all.rp_filter=0']),
+    );
+    const old = commandsOf(router, { ...on, multipathHashFields: false })[1]!.args;
+    expect(old).toContain('net.ipv4.fib_multipath_hash_policy=1');
+    expect(old.some((a) => a.startsWith('net.ipv4.fib_multipath_hash_fields'))).toBe(false);
     const vm = plan.steps.find((s) => s.kind === 'netns' && s.role === 'vm')!;
     const vmSysctls = commandsOf(vm, on)[1]!.args;
     expect(vmSysctls).toContain('net.ipv6.conf.all.disable_ipv6=1');

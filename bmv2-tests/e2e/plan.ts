@@ -240,11 +240,19 @@ const COMMON_SYSCTLS: readonly Sysctl[] = [
   { key: 'net.ipv4.conf.default.rp_filter', value: '0' },
 ];
 
+const HASH_POLICY = 'net.ipv4.fib_multipath_hash_policy';
+/** Source and destination address, protocol, source and destination port (Linux 5.12 and later). */
+const HASH_FIELDS = 'net.ipv4.fib_multipath_hash_fields';
+
 const ROUTER_SYSCTLS: readonly Sysctl[] = [
   ...COMMON_SYSCTLS,
   { key: 'net.ipv4.ip_forward', value: '1' },
-  // Layer-4 hash (addresses, protocol, ports), so the flows of one client spread over the gateways.
-  { key: 'net.ipv4.fib_multipath_hash_policy', value: '1' },
+  // A hash of the packet's headers (addresses, protocol, ports), as a hardware router computes
+  // it: policy 3 with these fields. Policy 1 (layer 4) would reuse the hash the sending socket
+  // put on the skb, which is random per socket and changes on a TCP timeout, so one 5-tuple
+  // could take either gateway.
+  { key: HASH_POLICY, value: '3' },
+  { key: HASH_FIELDS, value: '0x0037' },
 ];
 
 export function planTopology(spec: LbSpec, options: PlanOptions): TopologyPlan {
@@ -504,6 +512,8 @@ export interface CommandOptions {
   readonly disableOffloads: boolean;
   /** Drop the IPv6 sysctls (a kernel without IPv6). */
   readonly ipv6: boolean;
+  /** The kernel has custom multipath hash fields; without them the router falls back to policy 1. */
+  readonly multipathHashFields?: boolean;
 }
 
 const ip = (netns: string | undefined, ...args: string[]): Command => inNamespace(netns, 'ip', args);
@@ -512,7 +522,10 @@ const ip = (netns: string | undefined, ...args: string[]): Command => inNamespac
 export function commandsOf(step: BuildStep, options: CommandOptions): Command[] {
   switch (step.kind) {
     case 'netns': {
-      const sysctls = step.sysctls.filter((s) => options.ipv6 || !s.key.startsWith('net.ipv6.'));
+      const sysctls = step.sysctls
+        .filter((s) => options.ipv6 || !s.key.startsWith('net.ipv6.'))
+        .filter((s) => options.multipathHashFields !== false || s.key !== HASH_FIELDS)
+        .map((s) => (options.multipathHashFields === false && s.key === HASH_POLICY ? { ...s, value: '1' } : s));
       return [
         { cmd: 'ip', args: ['netns', 'add', step.name] },
         inNamespace(step.name, 'sysctl', ['-q', '-w', ...sysctls.map((s) => `${s.key}=${s.value}`)]),

@@ -65,7 +65,7 @@ describe.skipIf(!support.ok)(`e2e topology of the example${SKIP_REASON}`, () => 
 
     it('routes each VIP over both gateways with a layer-4 hash and static next-hop neighbours', async () => {
       const router = topology.layout.router;
-      expect(await sysctl(topology, router.netns, 'net.ipv4.fib_multipath_hash_policy')).toBe('1');
+      expect(await sysctl(topology, router.netns, 'net.ipv4.fib_multipath_hash_policy')).toBe(existsSync('/proc/sys/net/ipv4/fib_multipath_hash_fields') ? '3' : '1');
       expect(await sysctl(topology, router.netns, 'net.ipv4.ip_forward')).toBe('1');
       for (const vip of ['203.0.113.10', '203.0.113.20']) {
         const { stdout } = await topology.exec(router.netns, 'ip', ['route', 'show', `${vip}/32`]);

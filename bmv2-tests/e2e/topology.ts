@@ -265,7 +265,7 @@ export async function buildTopology(spec: LbSpec, options: BuildOptions = {}): P
     }
   }
   const topology = new Topology(spec, plan.layout, {
-    commandOptions: { disableOffloads, ipv6: existsSync('/proc/sys/net/ipv6') },
+    commandOptions: { disableOffloads, ipv6: existsSync('/proc/sys/net/ipv6'), multipathHashFields: existsSync('/proc/sys/net/ipv4/fib_multipath_hash_fields') },
     warnings,
     ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }),
   });
