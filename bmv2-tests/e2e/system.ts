@@ -15,6 +15,7 @@ import { parse, stringify } from 'yaml';
 import { parseSpec } from '../../core/spec/load.ts';
 import type { LbSpec } from '../../core/spec/schema.ts';
 import { AdminClient, type VipsReply } from '../../runtime-controller/api/client.ts';
+import { gatewayView, healthyBackends } from '../../runtime-controller/lb/backends.ts';
 import { E2eError } from './errors.ts';
 import { metricSum, parseMetrics, type Sample } from './metrics-text.ts';
 import type { SpawnedProcess } from './spawned-process.ts';
@@ -35,11 +36,14 @@ export interface E2eSpecOptions {
   readonly slots?: number;
   /** Overrides of every VIP's health-check timing (default E2E_HEALTH; null keeps the spec's). */
   readonly health?: { readonly intervalMs: number; readonly timeoutMs: number; readonly rise: number; readonly fall: number } | null;
+  /** Token lifetime (default: the spec's); short to see tokens expire within a test. */
+  readonly tokens?: { readonly ttlSeconds: number; readonly clockSkewSeconds: number };
 }
 
 /** A spec file's text with test timings; the switches stay at their loopback P4Runtime addresses. */
 export function e2eSpecText(specText: string, options: E2eSpecOptions = {}): string {
-  const doc = parse(specText) as { vips: { slots?: number; healthCheck: Record<string, unknown> }[] };
+  const doc = parse(specText) as { vips: { slots?: number; healthCheck: Record<string, unknown> }[]; tokens?: unknown };
+  if (options.tokens !== undefined) doc.tokens = options.tokens;
   const health = options.health === undefined ? E2E_HEALTH : options.health;
   for (const vip of doc.vips) {
     if (options.slots !== undefined) vip.slots = options.slots;
@@ -154,7 +158,11 @@ export class RunningSystem {
   /** Why the system has not converged yet (for a timeout's message). */
   notConverged: string | undefined;
 
-  /** Every switch ready and primary, every backend healthy on every gateway, every VIP's table in place (geo preference may leave a backend without slots on a far gateway). */
+  /**
+   * Every switch ready and primary, every backend healthy on every gateway, and every VIP's slot
+   * table on every gateway owned by exactly the backends its selection rule picks (geo
+   * preference leaves far backends without slots).
+   */
   async converged(reply?: VipsReply): Promise<boolean> {
     const switches = await this.api.gateways();
     const waiting = [...switches.gateways, ...switches.hosts].filter((s) => s.phase !== 'pipeline-ready' || !s.primary);
@@ -171,6 +179,15 @@ export class RunningSystem {
         }
       }
       for (const [gw, status] of Object.entries(vip.tableStatus)) if (status !== 'ok') pending.push(`${vip.name}@${gw} table ${status}`);
+      // The slot tables follow the health view: exactly the backends the selection rule picks own slots.
+      const specVip = this.spec.vips.find((v) => v.name === vip.name)!;
+      for (const gateway of this.spec.gateways) {
+        const view = gatewayView({ isHealthy: (_v, vm) => vip.backends.find((b) => b.vm === vm)?.gateways[gateway.name]?.health === 'healthy' }, vips.drained);
+        const selection = healthyBackends(this.spec, gateway, specVip, view);
+        const want = selection.ok ? selection.vms.map((v) => v.name).sort() : [];
+        const have = vip.backends.filter((b) => (b.gateways[gateway.name]?.slots ?? 0) > 0).map((b) => b.vm).sort();
+        if (selection.ok && want.join() !== have.join()) pending.push(`${vip.name}@${gateway.name} slots for [${have.join(', ')}], expected [${want.join(', ')}]`);
+      }
     }
     this.notConverged = pending.length === 0 ? undefined : `backends not in service: ${pending.join(', ')}`;
     return pending.length === 0;

@@ -10,12 +10,12 @@
 //     (Connection: close), so TIME_WAIT stays on the server and the client's 5-tuple is free
 //     again; a client-side abort sends RST, which leaves no TIME_WAIT either.
 //   node traffic-client.js hold --target IP:PORT --connections K --interval-ms I --duration-ms D
-//                               [--request-timeout-ms T] [--max-ms M]
+//                               [--request-timeout-ms T] [--progress-ms P] [--max-ms M]
 //     K keep-alive connections, a `GET /` on each every I ms (staggered). A connection whose
 //     request fails, times out, or that closes is broken and not reopened. stdin `finish`: each
 //     connection completes its in-flight request, then closes; stdin `stop`: everything is
 //     dropped at once. Lines: hold-ready (every connection answered once or broke), hold-progress
-//     (every second), hold-result.
+//     (every P ms, default 1000, with the requests answered per VM so far), hold-result.
 //   node traffic-client.js bulk --target IP:PORT --bytes N [--timeout-ms T] [--max-ms M]
 //     Downloads `GET /bytes?n=N` (vm-http-server.js) over one connection: {"type":"bulk-result",...}.
 // Bad arguments: exit status 2 and a message on stderr naming the flag.
@@ -41,7 +41,7 @@ class UsageError extends Error {}
 
 const FLAGS = {
   burst: { required: ['--target', '--count', '--concurrency'], optional: ['--timeout-ms', '--local-port', '--source-ports', '--max-ms'] },
-  hold: { required: ['--target', '--connections', '--interval-ms', '--duration-ms'], optional: ['--request-timeout-ms', '--max-ms'] },
+  hold: { required: ['--target', '--connections', '--interval-ms', '--duration-ms'], optional: ['--request-timeout-ms', '--progress-ms', '--max-ms'] },
   bulk: { required: ['--target', '--bytes'], optional: ['--timeout-ms', '--max-ms'] },
 };
 
@@ -94,6 +94,7 @@ export function parseArgs(argv) {
     options.intervalMs = get('--interval-ms', 1, 3_600_000);
     options.durationMs = get('--duration-ms', 1, 24 * 3600 * 1000);
     options.requestTimeoutMs = get('--request-timeout-ms', 1, 3_600_000, DEFAULT_TIMEOUT_MS);
+    options.progressMs = get('--progress-ms', 50, 3_600_000, PROGRESS_EVERY_MS);
   } else {
     options.bytes = get('--bytes', 0, MAX_BULK_BYTES);
     options.timeoutMs = get('--timeout-ms', 1, 3_600_000, DEFAULT_BULK_IDLE_MS);
@@ -556,7 +557,7 @@ async function runHold(options, deadline) {
   void Promise.all(connections.map((c) => c.settledOnce)).then(() => {
     if (!ended) emit({ type: 'hold-ready', t: elapsed(started), ...counts(), byVm: byVm() });
   });
-  const progress = setInterval(() => emit({ type: 'hold-progress', t: elapsed(started), ...counts() }), PROGRESS_EVERY_MS);
+  const progress = setInterval(() => emit({ type: 'hold-progress', t: elapsed(started), ...counts(), requestsByVm: { ...stats.requestsByVm } }), options.progressMs);
   const end = async (endedBy) => {
     if (ended) return;
     ended = true;

@@ -152,11 +152,13 @@ describe('traffic client on loopback', () => {
 
   it('holds keep-alive connections and flags those a different VM answered later, then finishes them cleanly', async () => {
     reset();
-    const session = startHold(loopback, 'client0', { target: rotatingTarget(), connections: 3, intervalMs: 50, durationMs: 10_000 });
+    const session = startHold(loopback, 'client0', { target: rotatingTarget(), connections: 3, intervalMs: 50, durationMs: 10_000, progressMs: 200 });
     const ready = await session.ready();
     expect(ready).toMatchObject({ open: 3, broken: 0 });
-    const [progress] = (await once(session, 'progress')) as [{ open: number; requests: number }];
+    const [progress] = (await once(session, 'progress')) as [{ open: number; requests: number; failedRequests: number; requestsByVm: Record<string, number> }];
     expect(progress.open).toBe(3);
+    // Answers so far, per VM: they add up to the requests.
+    expect(Object.values(progress.requestsByVm).reduce((a, b) => a + b, 0)).toBe(progress.requests - progress.failedRequests);
     expect(session.latest()).toBe(progress);
     const result = await session.finish();
     expect(result).toMatchObject({ endedBy: 'finish', connections: 3, open: 3, broken: 0, finished: 3, failedRequests: 0, vmChanges: 3, brokenDetails: [] });
@@ -260,7 +262,7 @@ describe('parseTrafficLine', () => {
       error: 'reset',
       latencyMs: 1.5,
     });
-    expect(parseTrafficLine('{"type":"hold-progress","t":1000.5,"open":2,"broken":1,"requests":40,"failedRequests":1}')).toMatchObject({ type: 'hold-progress', broken: 1 });
+    expect(parseTrafficLine('{"type":"hold-progress","t":1000.5,"open":2,"broken":1,"requests":40,"failedRequests":1,"requestsByVm":{"vm-a1":39}}')).toMatchObject({ type: 'hold-progress', broken: 1, requestsByVm: { 'vm-a1': 39 } });
   });
 
   it('rejects a line that is not JSON, has an unknown type or misses a field, quoting it', () => {

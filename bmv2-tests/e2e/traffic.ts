@@ -51,6 +51,8 @@ export interface HoldOptions {
   readonly durationMs: number;
   /** A request unanswered this long breaks its connection (script default 2000). */
   readonly requestTimeoutMs?: number;
+  /** How often a progress line comes (script default 1000 ms). */
+  readonly progressMs?: number;
   readonly maxMs?: number;
 }
 
@@ -89,7 +91,7 @@ const burstResultLine = z.object({
   stoppedBy: z.literal('max-ms').optional(),
 });
 const holdCounts = { t: ms, open: count, broken: count, requests: count, failedRequests: count };
-const holdProgressLine = z.object({ type: z.literal('hold-progress'), ...holdCounts });
+const holdProgressLine = z.object({ type: z.literal('hold-progress'), ...holdCounts, requestsByVm: counts });
 const holdReadyLine = z.object({ type: z.literal('hold-ready'), ...holdCounts, byVm: counts });
 const holdResultLine = z.object({
   type: z.literal('hold-result'),
@@ -188,6 +190,7 @@ export function holdArgs(options: HoldOptions): string[] {
     '--interval-ms', String(options.intervalMs),
     '--duration-ms', String(options.durationMs),
     ...optional('--request-timeout-ms', options.requestTimeoutMs),
+    ...optional('--progress-ms', options.progressMs),
     ...optional('--max-ms', options.maxMs),
   ];
 }
