@@ -105,6 +105,19 @@ describe('parseSpec', () => {
     });
   });
 
+  it("takes each gateway's public next-hop MAC from the spec, 02:00:00:00:00:fe when absent", () => {
+    expect(parseSpec(exampleText, 'example.yaml').gateways.map((g) => [g.name, g.publicNextHopMac])).toEqual([
+      ['gw-east', '02:72:74:00:00:01'],
+      ['gw-west', '02:72:74:00:00:02'],
+    ]);
+    expect(parseSpec(MINIMAL, 'm.yaml').gateways[0]!.publicNextHopMac).toBe('02:00:00:00:00:fe');
+    const given = MINIMAL.replace('underlay: { ipv4: 10.0.0.1', 'publicNextHopMac: 02:AA:00:00:00:FE\n    underlay: { ipv4: 10.0.0.1');
+    expect(parseSpec(given, 'm.yaml').gateways[0]!.publicNextHopMac).toBe('02:aa:00:00:00:fe');
+    expect(diagnosticsOf(MINIMAL.replace('underlay: { ipv4: 10.0.0.1', 'publicNextHopMac: 02:00\n    underlay: { ipv4: 10.0.0.1'))).toEqual([
+      expect.stringMatching(/^6:23 gateways\[0\]\.publicNextHopMac must be a MAC address/),
+    ]);
+  });
+
   it('lower-cases MAC addresses, quoted or not', () => {
     const spec = parseSpec(MINIMAL.replace('"02:00:00:00:00:01"', '02:AB:00:00:00:01'), 'm.yaml');
     expect(spec.gateways[0]!.underlay.mac).toBe('02:ab:00:00:00:01');

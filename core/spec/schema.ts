@@ -21,6 +21,8 @@ export const DEFAULT_TUNNEL_UDP_PORT = 6635;
 export const HEALTH_DEFAULTS = { intervalMs: 1000, timeoutMs: 500, rise: 2, fall: 2 } as const;
 export const TOKEN_DEFAULTS = { ttlSeconds: 3600, clockSkewSeconds: 30 } as const;
 export const DEFAULT_FLOW_STATE_SLOTS = 65536;
+/** The public next hop when a gateway names none: a locally administered placeholder. */
+export const DEFAULT_PUBLIC_NEXT_HOP_MAC = '02:00:00:00:00:fe';
 /** Relative weights; 8 bits are enough to express any useful ratio. */
 export const MAX_WEIGHT = 255;
 
@@ -108,6 +110,11 @@ export const GatewaySchema = z
       mac: mac('underlay MAC address of the gateway'),
       tunnelUdpPort: l4Port('UDP port of the tunnel encapsulation').default(DEFAULT_TUNNEL_UDP_PORT),
     }),
+    publicNextHopMac: mac('MAC of the public next hop')
+      .default(DEFAULT_PUBLIC_NEXT_HOP_MAC)
+      .describe(
+        'MAC of the router the gateway sends public-side traffic to (replies to clients, VM egress): the destination MAC of its default route out of ports.public',
+      ),
   })
   .describe('A P4 switch that receives VIP traffic and sends it to backends');
 
@@ -147,7 +154,9 @@ export const VmSchema = z
   .describe('A backend virtual machine');
 
 const healthTiming = {
-  port: l4Port('port probed on the VM').optional().describe('defaults to targetPort in nat mode, else the first port of the VIP'),
+  port: l4Port('port probed on the VM')
+    .optional()
+    .describe("port probed on the VM's private address; defaults to targetPort in nat mode, else the first port of the VIP"),
   intervalMs: z.int().min(10).max(3_600_000).default(HEALTH_DEFAULTS.intervalMs).describe('time between probes'),
   timeoutMs: z.int().min(1).max(3_600_000).default(HEALTH_DEFAULTS.timeoutMs).describe('probe timeout; less than intervalMs'),
   rise: z.int().min(1).max(100).default(HEALTH_DEFAULTS.rise).describe('consecutive successes to become healthy'),
@@ -193,7 +202,7 @@ export const VipSchema = z
       .describe(`slot-table size: a power of two, at least ${MIN_SLOTS_PER_BACKEND} x backends`),
     backends: z.array(name('VM name')).min(1).describe('names of the VMs serving this VIP'),
     healthCheck: HealthCheckSchema.describe(
-      'probe; nat mode probes the VM private address, tunnel mode the VIP address on the VM',
+      "probe, sent in both modes to the VM's private address (privateIpv4) on healthCheck.port",
     ),
     targetPort: l4Port('port on the VM')
       .optional()
@@ -202,7 +211,7 @@ export const VipSchema = z
     flowIdleTimeoutSeconds: z.int().min(1).max(86_400).default(120).describe('flow-state entry lifetime when idle'),
   })
   // The health-check port defaults to the port the VM serves on: in nat mode the targetPort when
-  // given (the probe goes to the VM's private address), else the VIP's first service port. Filled
+  // given, else the VIP's first service port (a tunnel-mode VM serves on the VIP's ports). Filled
   // here so consumers never handle the absent case.
   .transform((vip) => ({
     ...vip,

@@ -44,8 +44,11 @@ export interface ControllerOptions {
   /** Where to probe a VM (default: the spec's rule). */
   readonly resolveEndpoint?: EndpointResolver;
   readonly prober?: Prober;
-  /** Destination MAC toward the public side (the spec has none). */
-  readonly publicNextHopMac?: string;
+  /**
+   * P4Runtime election id on every switch, instead of each one's `p4runtime.electionId`: a standby
+   * controller runs the same spec with a lower id and takes over when the primary leaves.
+   */
+  readonly electionId?: bigint;
   /** Overrides of a switch's P4Runtime address (by switch name); read at each reconnect. */
   readonly addresses?: Readonly<Record<string, string>>;
   readonly backoff?: BackoffOptions;
@@ -153,7 +156,6 @@ export interface SwitchStats {
 const FLOW_REGISTERS = [GATEWAY_P4.flowWay0, GATEWAY_P4.flowWay1] as const;
 /** setTimeout's limit (2^31 − 1 ms); a longer wait is cut and replanned. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const DEFAULT_PUBLIC_NEXT_HOP_MAC = '02:00:00:00:00:fe';
 
 function updateValues(updates: readonly EntryUpdate[], defaults: SwitchTables['defaults']): UpdateValue[] {
   const out: UpdateValue[] = updates.map((u) => {
@@ -190,6 +192,10 @@ export class Controller {
     if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) {
       throw new ControllerError('CONTROLLER_BAD_OPTIONS', `batch size ${options.batchSize} must be a positive integer`, { location: { path: 'batchSize' } });
     }
+    // P4Runtime election ids are uint128 and 0 means none (a backup that can never be primary).
+    if (options.electionId !== undefined && (options.electionId < 1n || options.electionId >= 1n << 128n)) {
+      throw new ControllerError('CONTROLLER_BAD_OPTIONS', `election id ${options.electionId} must be in 1..2^128-1`, { location: { path: 'electionId' } });
+    }
     const names = new Set([...this.spec.gateways.map((g) => g.name), ...this.spec.hosts.map((h) => h.name)]);
     for (const [name, address] of Object.entries(options.addresses ?? {})) {
       if (!names.has(name)) {
@@ -211,6 +217,11 @@ export class Controller {
     try {
       const changes = registry.reconcile(this.spec);
       if (changes.keysCreated.length > 0) this.log.info({ keys: changes.keysCreated }, 'registry: keys created');
+      if (changes.drainsRemoved.length > 0) this.log.info({ vms: changes.drainsRemoved }, 'registry: drains of VMs gone from the spec removed');
+      // Drains outlive the process: the first tables computed after a restart already leave them out.
+      this.drained.clear();
+      for (const vm of registry.drainedVms()) this.drained.add(vm);
+      if (this.drained.size > 0) this.log.info({ vms: [...this.drained] }, 'drains restored');
       this.registry = registry;
       this.running = true;
       this.replan(false);
@@ -236,7 +247,7 @@ export class Controller {
     const connection = new SwitchConnection({
       address: () => this.addressOf(name),
       deviceId: BigInt(target.deviceId),
-      electionId: BigInt(target.electionId),
+      electionId: this.options.electionId ?? BigInt(target.electionId),
       pipeline,
       ...(this.options.backoff === undefined ? {} : { backoff: this.options.backoff }),
       ...(this.options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.options.connectTimeoutMs }),
@@ -257,7 +268,11 @@ export class Controller {
         log.info({ from, to }, 'switch connection');
         this.events.emit('connection', { switch: name, role, from, to });
       }),
-      connection.events.on('pipeline-ready', ({ client, pushed }) => this.enqueue(rt, () => this.fullReconcile(rt, client, pushed))),
+      connection.events.on('pipeline-ready', ({ client, pushed }) => {
+        // A controller that was backup may have missed drains the primary made in a shared registry.
+        this.refreshDrains(rt);
+        return this.enqueue(rt, () => this.fullReconcile(rt, client, pushed));
+      }),
       connection.events.on('reconnect-scheduled', ({ attempt, delayMs, error }) => {
         rt.lastError = error === undefined ? rt.lastError : message(error);
         log.warn({ attempt, delayMs, err: error === undefined ? undefined : message(error) }, 'switch reconnect scheduled');
@@ -345,7 +360,6 @@ export class Controller {
       view: gatewayView(rt.monitor!.view(), this.drained),
       keys,
       plan,
-      publicNextHopMac: this.options.publicNextHopMac ?? DEFAULT_PUBLIC_NEXT_HOP_MAC,
       ...(rt.tables === undefined ? {} : { previous: rt.tables }),
     });
     rt.tables = tables;
@@ -510,10 +524,15 @@ export class Controller {
     if (!names.includes(vm)) throw new ControllerError('CONTROLLER_UNKNOWN_VM', `no VM named '${vm}'`, { location: { path: 'vm' }, hint: didYouMean(vm, names) });
   }
 
-  /** Gives the VM no new flows on any gateway (its backend entries stay for pinned flows); resolves once written. */
+  /**
+   * Gives the VM no new flows on any gateway (its backend entries stay for pinned flows); resolves
+   * once written. The drain is recorded in the registry first, so it survives a restart.
+   */
   async drain(vm: string): Promise<void> {
     this.checkVm(vm);
+    const registry = this.requireRunningRegistry();
     if (this.drained.has(vm)) return;
+    registry.setDrained(vm, true);
     this.drained.add(vm);
     this.log.info({ vm }, 'drain');
     await this.updateGateways({ kind: 'drain', vm });
@@ -521,9 +540,46 @@ export class Controller {
 
   async undrain(vm: string): Promise<void> {
     this.checkVm(vm);
-    if (!this.drained.delete(vm)) return;
+    const registry = this.requireRunningRegistry();
+    if (!this.drained.has(vm)) return;
+    registry.setDrained(vm, false);
+    this.drained.delete(vm);
     this.log.info({ vm }, 'undrain');
     await this.updateGateways({ kind: 'undrain', vm });
+  }
+
+  /**
+   * Takes the registry's drains as the truth (another controller sharing the data folder may have
+   * changed them while this one was backup); gateways other than `except` are updated for any change.
+   */
+  private refreshDrains(except: SwitchRuntime): void {
+    const registry = this.registry;
+    if (!this.running || registry === undefined) return;
+    let stored: string[];
+    try {
+      stored = registry.drainedVms().filter((vm) => this.spec.vms.some((v) => v.name === vm));
+    } catch (error) {
+      this.log.error({ err: message(error) }, 'registry: reading drains failed; keeping the ones in memory');
+      return;
+    }
+    const now = new Set(stored);
+    const causes: UpdateCause[] = [
+      ...stored.filter((vm) => !this.drained.has(vm)).map((vm): UpdateCause => ({ kind: 'drain', vm })),
+      ...[...this.drained].filter((vm) => !now.has(vm)).map((vm): UpdateCause => ({ kind: 'undrain', vm })),
+    ];
+    if (causes.length === 0) return;
+    this.drained.clear();
+    for (const vm of stored) this.drained.add(vm);
+    this.log.info({ drained: stored }, 'drains changed in the registry');
+    for (const rt of this.switches.values()) {
+      if (rt === except || rt.role !== 'gateway') continue;
+      for (const cause of causes) void this.requestUpdate(rt, cause);
+    }
+  }
+
+  private requireRunningRegistry(): Registry {
+    if (!this.running || this.registry === undefined) throw new ControllerError('CONTROLLER_NOT_RUNNING', 'the controller is not running');
+    return this.registry;
   }
 
   drainedVms(): string[] {

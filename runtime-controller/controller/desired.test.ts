@@ -12,7 +12,7 @@ const plan = (now: number) => planTokens({ spec: TEST_SPEC, keys: FIXED_KEYS, po
 describe('token plan merged into the tables', () => {
   it('accepts every planned generation in the gateway token table and sends the planned token from backend_table', () => {
     const p = plan(1_700_000_000);
-    const { tables, desired } = gatewayDesired({ spec: TEST_SPEC, gateway: 'gw-east', view: HEALTHY, keys: FIXED_KEYS, plan: p, publicNextHopMac: '02:00:00:00:00:fe' });
+    const { tables, desired } = gatewayDesired({ spec: TEST_SPEC, gateway: 'gw-east', view: HEALTHY, keys: FIXED_KEYS, plan: p });
     const accepts = p.entries.filter((e) => e.switch === 'gw-east' && e.use === 'accept');
     const tokenEntries = desired.entries.filter((e) => e.table === GATEWAY_P4.tokenTable);
     expect(tokenEntries.map((e) => entryKey(e)).sort()).toEqual(accepts.map((e) => entryKey({ table: e.table, keys: e.match })).sort());
@@ -47,7 +47,7 @@ describe('token plan merged into the tables', () => {
   it('changes only token entries when the plan moves to the next generation', () => {
     const p1 = plan(1_700_000_000);
     const p2 = plan(p1.nextChangeAt);
-    const g = (p: typeof p1) => gatewayDesired({ spec: TEST_SPEC, gateway: 'gw-west', view: HEALTHY, keys: FIXED_KEYS, plan: p, publicNextHopMac: '02:00:00:00:00:fe' }).desired;
+    const g = (p: typeof p1) => gatewayDesired({ spec: TEST_SPEC, gateway: 'gw-west', view: HEALTHY, keys: FIXED_KEYS, plan: p }).desired;
     const a = new Map(g(p1).entries.map((e) => [entryKey(e), e]));
     const b = new Map(g(p2).entries.map((e) => [entryKey(e), e]));
     const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => JSON.stringify(a.get(k), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) !== JSON.stringify(b.get(k), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).map((k) => (a.get(k) ?? b.get(k))!.table);

@@ -67,7 +67,6 @@ export interface GatewayDesiredInput {
   readonly view: GatewayView;
   readonly keys: TokenKeys;
   readonly plan: TokenPlan;
-  readonly publicNextHopMac: string;
   readonly previous?: GatewayTables;
 }
 
@@ -79,7 +78,6 @@ export function gatewayDesired(input: GatewayDesiredInput): { readonly tables: G
     view: input.view,
     keys: input.keys,
     expiry: sendingExpiry(input.plan),
-    publicNextHopMac: input.publicNextHopMac,
     ...(input.previous === undefined ? {} : { previous: input.previous }),
   });
   return { tables, desired: mergeTokenPlan(tables, input.plan, input.gateway) };

@@ -22,12 +22,17 @@ function fakeNetwork(down: Set<string>): Prober {
 }
 
 describe('HealthMonitor', () => {
-  it('probes the VM private address in nat mode and the VIP address in tunnel mode, on the check port', () => {
+  it('probes the VM private address on the check port in both modes', () => {
     const api = vipByName(spec, 'api');
     const web = vipByName(spec, 'web');
+    expect(api.mode).toBe('nat');
+    expect(web.mode).toBe('tunnel');
     const vm = vmByName(spec, 'vm-b1');
     expect(specEndpoint(api, vm, api.healthCheck)).toEqual({ host: '192.168.2.11', port: 80 });
-    expect(specEndpoint(web, vm, web.healthCheck)).toEqual({ host: '203.0.113.10', port: 80 });
+    expect(specEndpoint(web, vm, web.healthCheck)).toEqual({ host: '192.168.2.11', port: 80 });
+    // Never the VIP address: each VM of a tunnel VIP is probed at its own address.
+    const hosts = new Set(vipByName(spec, 'web').backends.map((name) => specEndpoint(web, vmByName(spec, name), web.healthCheck).host));
+    expect(hosts).toEqual(new Set(['192.168.1.11', '192.168.1.12', '192.168.2.11', '192.168.2.12']));
   });
 
   it('checks every (VIP, VM), builds the view from the results and stops without leaving timers', async () => {
@@ -40,9 +45,10 @@ describe('HealthMonitor', () => {
     monitor.start();
     await clock.advance(2_500);
     const view = monitor.view();
+    // Both VIPs probe vm-b2's private address on port 80: down for both.
     expect(view.state('api', 'vm-b2')).toBe('unhealthy');
-    expect(view.state('web', 'vm-b2')).toBe('healthy'); // tunnel mode probes the VIP address, which is up
-    expect(view.targets.filter((t) => t.state === 'healthy')).toHaveLength(7);
+    expect(view.state('web', 'vm-b2')).toBe('unhealthy');
+    expect(view.targets.filter((t) => t.state === 'healthy')).toHaveLength(6);
     expect(view.isHealthy('api', 'vm-a1')).toBe(true);
     expect(view.state('api', 'no-such-vm')).toBe('unknown');
     expect(events).toHaveLength(8);

@@ -14,11 +14,11 @@ import { probeEndpoint, type ProbeEndpoint, type Prober } from './probe.ts';
 /** Where to probe a VM for a VIP; tests map it to namespace or loopback addresses. */
 export type EndpointResolver = (vip: Vip, vm: Vm, check: HealthCheck) => ProbeEndpoint;
 
-/** The spec's rule: NAT mode probes the VM's private address, tunnel mode the VIP address (owned by the VM). */
-export const specEndpoint: EndpointResolver = (vip, vm, check) => ({
-  host: vip.mode === 'nat' ? vm.privateIpv4 : vip.address,
-  port: check.port,
-});
+/**
+ * The spec's rule: every probe goes to the VM's private address on `healthCheck.port`, in both
+ * modes. In tunnel mode every VM owns the VIP, so the VIP address names no single VM to probe.
+ */
+export const specEndpoint: EndpointResolver = (_vip, vm, check) => ({ host: vm.privateIpv4, port: check.port });
 
 export interface HealthMonitorOptions {
   readonly spec: LbSpec;

@@ -1,10 +1,11 @@
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backendId } from '../../core/spec/lookup.ts';
 import type { LbSpec } from '../../core/spec/schema.ts';
 import { ALL_HEALTHY, gatewayView, type GatewayView } from './backends.ts';
 import { entryKey, type TableEntry } from './entry.ts';
-import { computeGatewayTables, type GatewayTables } from './gateway-tables.ts';
+import { ANY_IPV4, computeGatewayTables, type GatewayTables } from './gateway-tables.ts';
 import { GATEWAY_P4 } from './p4-names.ts';
 import { FIXTURE_EXPIRY, FIXTURE_KEYS, FIXTURE_LOCATIONS, FIXTURE_ROUTER_MAC, fixtureSpec, type FixtureLocation } from './test-fixtures.ts';
 
@@ -63,6 +64,18 @@ describe('computeGatewayTables', () => {
     expect(t.vips[0]!.status).toBe('empty');
     expect(ofTable(t, GATEWAY_P4.slotTable)).toEqual([]);
     expect(ofTable(t, GATEWAY_P4.vipTable)).toHaveLength(1);
+  });
+
+  it("sends public-side traffic to the gateway's publicNextHopMac from the spec; an option overrides it", () => {
+    const routed = { ...spec, gateways: spec.gateways.map((g, i) => ({ ...g, publicNextHopMac: `02:72:74:00:00:0${i + 1}` })) };
+    const defaultRoute = (t: GatewayTables) => ofTable(t, GATEWAY_P4.routes).filter((e) => isDeepStrictEqual(e.keys, { dst_addr: ANY_IPV4 }));
+    const of = (s: LbSpec, gateway: string, publicNextHopMac?: string) =>
+      defaultRoute(computeGatewayTables({ spec: s, gateway, view: ALL_HEALTHY, keys: FIXTURE_KEYS, expiry: FIXTURE_EXPIRY, ...(publicNextHopMac === undefined ? {} : { publicNextHopMac }) }));
+    expect(of(routed, 'gw-0').map((e) => e.params)).toEqual([{ port: 1, src_mac: '02:00:00:00:00:01', dst_mac: '02:72:74:00:00:01' }]);
+    expect(of(routed, 'gw-1').map((e) => e.params)).toEqual([{ port: 1, src_mac: '02:00:00:00:00:02', dst_mac: '02:72:74:00:00:02' }]);
+    // A spec that names none: the schema's default.
+    expect(of(spec, 'gw-0').map((e) => e.params['dst_mac'])).toEqual(['02:00:00:00:00:fe']);
+    expect(of(routed, 'gw-0', FIXTURE_ROUTER_MAC).map((e) => e.params['dst_mac'])).toEqual([FIXTURE_ROUTER_MAC]);
   });
 
   it('reuses the previous slot table when its inputs are unchanged', () => {

@@ -65,8 +65,8 @@ export interface GatewayTablesOptions {
   readonly keys: TokenKeys;
   /** Token expiry, seconds since the Unix epoch. */
   readonly expiry: number;
-  /** The router on the public side: the destination MAC of packets to clients. */
-  readonly publicNextHopMac: string;
+  /** The router on the public side, the destination MAC of packets to clients; default: the spec's `gateways[].publicNextHopMac`. */
+  readonly publicNextHopMac?: string;
   /** Source MAC on the public side; the spec has none, so the underlay MAC by default. */
   readonly publicMac?: string;
   /** The last result for this gateway: its tables are kept for VIPs with nothing to select, and reused when unchanged. */
@@ -220,7 +220,7 @@ export function computeGatewayTables(options: GatewayTablesOptions): GatewayTabl
   entries.push(entry(GATEWAY_P4.routes, { dst_addr: ANY_IPV4 }, GATEWAY_ACTIONS.forward, {
     port: gw.ports.public,
     src_mac: options.publicMac ?? gw.underlay.mac,
-    dst_mac: options.publicNextHopMac,
+    dst_mac: options.publicNextHopMac ?? gw.publicNextHopMac,
   }));
   // Slot entries are unique by construction (one per slot of each VIP, VIP ids distinct): checking
   // them would build a text key for each of the 65,536 per VIP, the bulk of this function's time.

@@ -76,10 +76,27 @@ describe('migrations', () => {
       const before = tables();
       expect(migrate(db, T0 + 5)).toEqual({ from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION });
       expect(tables()).toEqual(before);
-      expect(db.prepare('SELECT version, applied_at FROM schema_version').all()).toEqual([{ version: 1, applied_at: T0 }]);
+      expect(db.prepare('SELECT version, applied_at FROM schema_version').all()).toEqual([{ version: 1, applied_at: T0 }, { version: 2, applied_at: T0 }]);
     } finally {
       db.close();
     }
+  });
+
+  it('bring a version-1 registry (before drains) to the latest, keeping its keys', () => {
+    const r = openAt(dir);
+    r.reconcile(TEST_SPEC);
+    const keys = r.keys();
+    const file = r.file;
+    closeAll();
+    // What a p4lb of schema version 1 left behind: no drains table, version 1 recorded.
+    const db = new Database(file);
+    db.exec('DROP TABLE drains; DELETE FROM schema_version WHERE version > 1');
+    expect(migrate(db, T0 + 1)).toEqual({ from: 1, to: LATEST_SCHEMA_VERSION });
+    db.close();
+    const again = openAt(dir);
+    expect(again.keys()).toEqual(keys);
+    expect(again.drainedVms()).toEqual([]);
+    expect(again.setDrained('vm-a1', true)).toBe(true);
   });
 
   it('keep data when a registry is reopened', () => {
@@ -178,7 +195,7 @@ describe('assignments', () => {
     const r = openAt(':memory:');
     r.reconcile(TEST_SPEC);
     const report = r.reconcile(TEST_SPEC);
-    expect(report).toEqual({ keysCreated: [], keysUnused: [], assignmentsAdded: [], assignmentsChanged: [], assignmentsRemoved: [], rulesRemoved: [] });
+    expect(report).toEqual({ keysCreated: [], keysUnused: [], assignmentsAdded: [], assignmentsChanged: [], assignmentsRemoved: [], rulesRemoved: [], drainsRemoved: [] });
   });
 });
 
@@ -217,6 +234,35 @@ describe('policy storage', () => {
     const smaller: LbSpec = { ...TEST_SPEC, vms: TEST_SPEC.vms.filter((v) => v.name !== 'vm-lone') };
     expect(r.reconcile(smaller).rulesRemoved).toEqual([{ from: 'vm-lone', to: 'vm-a2' }]);
     expect(r.policyRules()).toEqual([{ from: 'vm-a1', to: 'vm-b1' }]);
+  });
+});
+
+describe('drain storage', () => {
+  it('keeps drains across reopening; draining twice or undraining an undrained VM changes nothing', () => {
+    const r = openAt(dir, () => T0 + 7);
+    r.reconcile(TEST_SPEC);
+    expect(r.drainedVms()).toEqual([]);
+    expect(r.setDrained('vm-b1', true)).toBe(true);
+    expect(r.setDrained('vm-a2', true)).toBe(true);
+    expect(r.setDrained('vm-a2', true)).toBe(false);
+    expect(r.setDrained('vm-a1', false)).toBe(false);
+    closeAll();
+    const again = openAt(dir);
+    expect(again.drains()).toEqual([{ vm: 'vm-a2', drainedAt: T0 + 7 }, { vm: 'vm-b1', drainedAt: T0 + 7 }]);
+    expect(again.setDrained('vm-b1', false)).toBe(true);
+    closeAll();
+    expect(openAt(dir).drainedVms()).toEqual(['vm-a2']);
+  });
+
+  it('drops drains whose VM left the spec when reconciling, and rejects an empty name', () => {
+    const r = openAt(':memory:');
+    r.reconcile(TEST_SPEC);
+    r.setDrained('vm-lone', true);
+    r.setDrained('vm-a1', true);
+    const smaller: LbSpec = { ...TEST_SPEC, vms: TEST_SPEC.vms.filter((v) => v.name !== 'vm-lone') };
+    expect(r.reconcile(smaller).drainsRemoved).toEqual(['vm-lone']);
+    expect(r.drainedVms()).toEqual(['vm-a1']);
+    expect(errorOf(() => r.setDrained('', true)).location?.path).toBe('vm');
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * The registry's persistent state in SQLite: secret keys (per gateway, host and VM), VM
  * assignments (host, UDP port, private address), the tokens issued to each switch and their
- * lifecycle, and the traffic policy. A controller restart reopens the same file and keeps every
- * key, so tokens it computes after the restart equal those already installed.
+ * lifecycle, the traffic policy and the drained VMs. A controller restart reopens the same file
+ * and keeps every key, so tokens it computes after the restart equal those already installed,
+ * and every drain, so a restart does not hand new flows to a VM an operator took out.
  *
  * The I/O half of the registry; token planning (tokens.ts) and policy decisions (policy.ts) are
  * pure and take what this store returns.
@@ -105,6 +106,16 @@ const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description: 'drained VMs',
+    sql: `
+      CREATE TABLE drains (
+        vm TEXT PRIMARY KEY,
+        drained_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -142,6 +153,14 @@ export interface ReconcileReport {
   readonly assignmentsRemoved: readonly string[];
   /** Policy rules deleted because a VM they name left the spec. */
   readonly rulesRemoved: readonly PolicyRule[];
+  /** Drains deleted because their VM left the spec (a VM that returns starts undrained). */
+  readonly drainsRemoved: readonly string[];
+}
+
+export interface StoredDrain {
+  readonly vm: string;
+  /** Seconds since the Unix epoch. */
+  readonly drainedAt: number;
 }
 
 export interface IssuedToken {
@@ -322,6 +341,10 @@ export class Registry {
       const deleteRule = this.#db.prepare('DELETE FROM policy_rules WHERE from_vm = ? AND to_vm = ?');
       for (const r of rulesRemoved) deleteRule.run(r.from, r.to);
 
+      const drainsRemoved = this.drainedVms().filter((vm) => !inSpec.has(vm));
+      const deleteDrain = this.#db.prepare('DELETE FROM drains WHERE vm = ?');
+      for (const vm of drainsRemoved) deleteDrain.run(vm);
+
       return {
         keysCreated,
         keysUnused,
@@ -329,6 +352,7 @@ export class Registry {
         assignmentsChanged: changed.sort(),
         assignmentsRemoved: removed.sort(),
         rulesRemoved,
+        drainsRemoved,
       };
     })();
   }
@@ -416,6 +440,31 @@ export class Registry {
   policyInput(): PolicyInput {
     const row = this.#db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE name = ?').get(SAME_VIP_SETTING);
     return { sameVip: row === undefined ? true : row.value === 'true', rules: this.policyRules() };
+  }
+
+  // --- drains ---
+
+  /** Drained VMs, by name. */
+  drains(): StoredDrain[] {
+    return this.#db
+      .prepare<[], { vm: string; drained_at: number }>('SELECT vm, drained_at FROM drains ORDER BY vm')
+      .all()
+      .map((r) => ({ vm: r.vm, drainedAt: r.drained_at }));
+  }
+
+  /** Names of the drained VMs, sorted. */
+  drainedVms(): string[] {
+    return this.drains().map((d) => d.vm);
+  }
+
+  /**
+   * Records that `vm` is drained (true) or not (false); returns whether this changed anything.
+   * The caller checks the name against the spec; the store keeps whatever it is given.
+   */
+  setDrained(vm: string, drained: boolean): boolean {
+    if (typeof vm !== 'string' || vm.length === 0) throw fieldError('REGISTRY_BAD_INPUT', 'vm', `VM name ${JSON.stringify(vm)} is not a name`);
+    if (drained) return this.#db.prepare('INSERT OR IGNORE INTO drains (vm, drained_at) VALUES (?, ?)').run(vm, this.#stamp()).changes > 0;
+    return this.#db.prepare('DELETE FROM drains WHERE vm = ?').run(vm).changes > 0;
   }
 
   // --- tokens ---
