@@ -7,11 +7,16 @@ import { GrpcStatus } from '../../core/p4runtime/status.ts';
 import { toBits, type Scalar } from '../schema/values.ts';
 import { ClientError } from './errors.ts';
 import type { SwitchClient } from './switch-client.ts';
-import { Bmv2ThriftConnection, ThriftCallError, type Bmv2ThriftOptions } from './thrift/bmv2-registers.ts';
+import { Bmv2ThriftConnection, BMV2_THRIFT_PORT, ThriftCallError, type Bmv2ThriftOptions } from './thrift/bmv2-registers.ts';
 
 export interface RegisterCell {
   readonly index: number;
   readonly value: bigint;
+  /**
+   * BMv2's Thrift read saturated: the cell holds some value ≥ 2^63 that cannot be known, `value`
+   * is 2^63 − 1. Only 64-bit registers read over Thrift; absent otherwise.
+   */
+  readonly saturated?: true;
 }
 
 export interface RegisterAccess {
@@ -49,6 +54,17 @@ export class P4RuntimeRegisterAccess implements RegisterAccess {
 
 /** Values above 64 bits cannot pass through BMv2's Thrift interface (BmRegisterValue is i64). */
 const THRIFT_MAX_BITS = 64;
+/**
+ * bm_register_read answers `Data::get<int64_t>()` (bm_runtime/Standard_server.cpp), a boost
+ * multiprecision conversion that saturates: every 64-bit value ≥ 2^63 reads as 2^63 − 1.
+ */
+export const THRIFT_SATURATED = (1n << 63n) - 1n;
+
+/** One cell as a Thrift read gives it (i64), flagged when the read saturated. Pure. */
+export function thriftCell(index: number, raw: bigint, bitwidth: number): RegisterCell {
+  const value = BigInt.asUintN(bitwidth, raw);
+  return bitwidth === THRIFT_MAX_BITS && raw === THRIFT_SATURATED ? { index, value, saturated: true } : { index, value };
+}
 
 function thriftError(err: unknown, what: string): ClientError {
   const code = err instanceof ThriftCallError && err.reply?.kind === 'register-error'
@@ -66,12 +82,33 @@ export class ThriftRegisterAccess implements RegisterAccess {
     private readonly connection: Bmv2ThriftConnection,
   ) {}
 
+  /**
+   * Connects and checks that the Thrift server belongs to the client's device (BmConfig.device_id
+   * = simple_switch's --device-id): registers of another switch must never be read or cleared.
+   */
   static async connect(client: SwitchClient, options: Bmv2ThriftOptions): Promise<ThriftRegisterAccess> {
+    let connection: Bmv2ThriftConnection;
+    let deviceId: bigint;
     try {
-      return new ThriftRegisterAccess(client, await Bmv2ThriftConnection.connect(options));
+      connection = await Bmv2ThriftConnection.connect(options);
     } catch (err) {
       throw thriftError(err, 'Thrift connect');
     }
+    try {
+      ({ deviceId } = await connection.info());
+    } catch (err) {
+      connection.close();
+      throw thriftError(err, 'Thrift bm_mgmt_get_info');
+    }
+    if (deviceId !== client.deviceId) {
+      connection.close();
+      const where = `${options.host ?? '127.0.0.1'}:${options.port ?? BMV2_THRIFT_PORT}`;
+      throw new ClientError('THRIFT_WRONG_DEVICE', `the Thrift server at ${where} is device ${deviceId}, not device ${client.deviceId}`, {
+        grpcCode: GrpcStatus.FAILED_PRECONDITION,
+        hint: "give each switch's own Thrift port (simple_switch_grpc --thrift-port)",
+      });
+    }
+    return new ThriftRegisterAccess(client, connection);
   }
 
   private info(name: string) {
@@ -88,10 +125,10 @@ export class ThriftRegisterAccess implements RegisterAccess {
       if (index !== undefined) {
         toBits(index, 32, `${r.name}[index]`);
         const [v] = await this.connection.call({ method: 'bm_register_read', register: r.name, index });
-        return [{ index, value: BigInt.asUintN(r.bitwidth, v ?? 0n) }];
+        return [thriftCell(index, v ?? 0n, r.bitwidth)];
       }
       const all = await this.connection.call({ method: 'bm_register_read_all', register: r.name });
-      return all.map((v, i) => ({ index: i, value: BigInt.asUintN(r.bitwidth, v) }));
+      return all.map((v, i) => thriftCell(i, v, r.bitwidth));
     } catch (err) {
       if (err instanceof ClientError) throw err;
       throw thriftError(err, `read ${r.name}`);
@@ -126,12 +163,17 @@ export class ThriftRegisterAccess implements RegisterAccess {
 export interface RegisterAccessChoice {
   /** BMv2's Thrift server, used when P4Runtime register access is UNIMPLEMENTED. */
   readonly thrift?: Bmv2ThriftOptions;
+  /**
+   * Without `thrift`, where to look for it: BMv2's default, 127.0.0.1:9090 (simple_switch_grpc
+   * started without --thrift-port on this machine), taken only if its device id is the switch's.
+   */
+  readonly defaultThrift?: Bmv2ThriftOptions;
 }
 
 /**
  * Probes the switch with a P4Runtime read of one register cell: success → P4Runtime; UNIMPLEMENTED
- * → Thrift (when `thrift` is given; otherwise an error saying so). A pipeline without registers
- * needs no probe.
+ * → Thrift at `thrift`, or else at BMv2's default (`defaultThrift`) if the device there is the
+ * switch's; otherwise an error saying how to give the port. A pipeline without registers needs no probe.
  */
 export async function selectRegisterAccess(client: SwitchClient, choice: RegisterAccessChoice = {}): Promise<RegisterAccess> {
   const first = [...client.requireSchema().registers][0];
@@ -141,13 +183,16 @@ export async function selectRegisterAccess(client: SwitchClient, choice: Registe
     return new P4RuntimeRegisterAccess(client);
   } catch (err) {
     if (!(err instanceof ClientError) || !err.isUnimplemented()) throw err;
-    if (choice.thrift === undefined) {
-      throw new ClientError('P4RT_REGISTERS_UNIMPLEMENTED', 'the switch does not serve registers over P4Runtime (BMv2 does not)', {
+    if (choice.thrift !== undefined) return ThriftRegisterAccess.connect(client, choice.thrift);
+    const fallback = { host: '127.0.0.1', port: BMV2_THRIFT_PORT, ...choice.defaultThrift };
+    try {
+      return await ThriftRegisterAccess.connect(client, fallback);
+    } catch (thriftErr) {
+      throw new ClientError('P4RT_REGISTERS_UNIMPLEMENTED', `the switch does not serve registers over P4Runtime (BMv2 does not), and no Thrift server of device ${client.deviceId} answers at ${fallback.host}:${fallback.port}`, {
         grpcCode: GrpcStatus.UNIMPLEMENTED,
-        hint: "give the switch's Thrift address (simple_switch_grpc built with Thrift, port 9090)",
-        cause: err,
+        hint: "give the switch's Thrift address (simple_switch_grpc built with Thrift, --thrift-port, default 9090)",
+        cause: thriftErr,
       });
     }
-    return ThriftRegisterAccess.connect(client, choice.thrift);
   }
 }

@@ -1,7 +1,8 @@
 /**
- * For tests: the example deployment on real in-process embedded targets (2 gateways, 2 hosts,
- * P4Runtime over gRPC on 127.0.0.1) with a real HTTP server on 127.0.0.1 per VM as its backend,
- * and a controller driving them. Short health intervals and small tables keep runs fast.
+ * For tests: the example deployment (2 gateways, 2 hosts, P4Runtime over gRPC on 127.0.0.1) on
+ * in-process embedded targets or on simple_switch_grpc processes (bmv2-fleet.ts), with a real HTTP
+ * server on 127.0.0.1 per VM as its backend, and a controller driving them. Short health
+ * intervals and small tables keep runs fast.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -13,10 +14,12 @@ import { parse, stringify } from 'yaml';
 import { parseSpec } from '../../core/spec/load.ts';
 import type { LbSpec } from '../../core/spec/schema.ts';
 import { startTestTarget, type TestTarget } from '../../target/server/test-harness.ts';
+import type { Bmv2Tools } from '../../bmv2-tests/dsl/runner.ts';
 import { SwitchClient } from '../client/switch-client.ts';
 import type { TableEntry } from '../lb/index.ts';
 import { P4Schema } from '../schema/p4-schema.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
+import { Bmv2Fleet } from './bmv2-fleet.ts';
 import { buildPipelines, type RolePipelines } from './pipelines.ts';
 
 export const EXAMPLE_SPEC = new URL('../../examples/example.yaml', import.meta.url);
@@ -83,99 +86,203 @@ export class Backend {
   }
 }
 
-export interface Deployment {
+/** A switch of a deployment as a test sees it: where it listens, and a way to send it frames. */
+export interface DeployedSwitch {
+  readonly address: string;
+  /** Sends a frame into the switch on `port`. */
+  send(port: number, frame: Uint8Array): void;
+  /** BMv2's Thrift runtime service; none on the embedded target (it serves registers over P4Runtime). */
+  readonly thrift?: { readonly host: string; readonly port: number };
+}
+
+/** Which switches a deployment runs on: in-process embedded targets, or simple_switch_grpc processes. */
+export type DeploymentTarget = { readonly kind: 'embedded' } | { readonly kind: 'bmv2'; readonly tools: Bmv2Tools };
+
+/** A deployment on either target. */
+export interface SwitchDeployment {
+  readonly kind: DeploymentTarget['kind'];
   readonly spec: LbSpec;
-  readonly targets: Map<string, TestTarget>;
+  readonly switches: ReadonlyMap<string, DeployedSwitch>;
   readonly backends: ReadonlyMap<string, Backend>;
   readonly controller: Controller;
   readonly pipelines: RolePipelines;
   readonly dataDir: string;
   /** Reads a switch's entries through a client of its own (lb form: `keys`). */
   readEntries(switchName: string, table?: string): Promise<TableEntry[]>;
-  /** Replaces a switch's target by a fresh one (empty, no pipeline) at a new address the controller is told. */
+  /** Replaces a switch by a fresh one (empty, no pipeline) at a new address the controller is told. */
   restartTarget(switchName: string): Promise<void>;
   close(): Promise<void>;
 }
 
-let pipelineCache: RolePipelines | undefined;
+/** A deployment on embedded targets, whose ports a test can also listen to. */
+export interface Deployment extends SwitchDeployment {
+  readonly kind: 'embedded';
+  readonly targets: Map<string, TestTarget>;
+}
+
+const pipelineCache = new Map<DeploymentTarget['kind'], Promise<RolePipelines>>();
 
 const silent = pino({ level: 'silent' });
+
+const SWITCH_NAMES = ['gw-east', 'gw-west', 'host-a', 'host-b'] as const;
+/** Ports a test sends frames into: the gateways' first port. */
+const TEST_PORTS: Readonly<Record<string, readonly number[]>> = { 'gw-east': [1], 'gw-west': [1] };
 
 function deviceIdOf(spec: LbSpec, name: string): bigint {
   const sw = spec.gateways.find((g) => g.name === name) ?? spec.hosts.find((h) => h.name === name);
   return BigInt(sw!.p4runtime.deviceId);
 }
 
-export async function startDeployment(extra: Partial<ControllerOptions> = {}, tweaks: SpecTweaks = {}): Promise<Deployment> {
-  const names = ['gw-east', 'gw-west', 'host-a', 'host-b'];
-  const base = exampleSpecAt({});
-  const targets: Deployment['targets'] = new Map();
-  for (const name of names) targets.set(name, await startTestTarget({ ports: [1, 2], deviceId: deviceIdOf(base, name) }));
-  const spec = exampleSpecAt(Object.fromEntries([...targets].map(([n, t]) => [n, t.address])), tweaks);
-  const backends = new Map<string, Backend>();
-  for (const vm of spec.vms) {
-    const b = new Backend();
-    await b.start();
-    backends.set(vm.name, b);
+/** The switches under a deployment, whatever runs them. */
+interface Fleet {
+  readonly switches: ReadonlyMap<string, DeployedSwitch>;
+  restart(name: string): Promise<string>;
+  close(): Promise<void>;
+  /** Controller options the target needs (BMv2: its Thrift register service). */
+  readonly controllerOptions: Partial<ControllerOptions>;
+}
+
+async function embeddedFleet(base: LbSpec): Promise<Fleet & { targets: Map<string, TestTarget> }> {
+  const targets = new Map<string, TestTarget>();
+  const start = (name: string) => startTestTarget({ ports: [1, 2], deviceId: deviceIdOf(base, name) });
+  try {
+    for (const name of SWITCH_NAMES) targets.set(name, await start(name));
+  } catch (err) {
+    for (const t of targets.values()) await t.close();
+    throw err;
   }
-  pipelineCache ??= await buildPipelines(spec, 'embedded');
-  const pipelines = pipelineCache;
-  const dataDir = mkdtempSync(join(tmpdir(), 'p4lb-controller-'));
-  const controller = new Controller({
-    spec,
-    dataDir,
-    logger: silent,
-    pipelines,
-    backoff: { baseMs: 50, capMs: 400, jitter: 0 },
-    resolveEndpoint: (_vip, vm) => ({ host: '127.0.0.1', port: backends.get(vm.name)!.port }),
-    ...extra,
+  const view = (name: string): DeployedSwitch => ({
+    get address() {
+      return targets.get(name)!.address;
+    },
+    send: (port, frame) => targets.get(name)!.wires.get(port)!.send(frame),
   });
-  await controller.start();
-  const readEntries = async (switchName: string, table?: string): Promise<TableEntry[]> => {
-    const role = spec.gateways.some((g) => g.name === switchName) ? 'gateway' : 'host';
-    const client = new SwitchClient({
-      address: targets.get(switchName)!.address,
-      deviceId: deviceIdOf(spec, switchName),
-      electionId: 1n,
-      schema: P4Schema.fromP4Info(pipelines[role].p4info),
-    });
-    try {
-      const entries = await client.readTableEntries(table);
-      const schema = client.requireSchema();
-      return entries
-        .filter((e) => e.isDefaultAction !== true)
-        .map((e) => {
-          // A read leaves a don't-care lpm field (/0) out; lb's entries spell it.
-          const keys: Record<string, TableEntry['keys'][string]> = { ...e.match };
-          for (const f of schema.table(e.table).matchFields) if (f.kind === 'lpm' && keys[f.name] === undefined) keys[f.name] = { value: 0n, prefixLength: 0 };
-          return { table: e.table, keys, action: e.action!, params: e.params, ...(e.priority === undefined ? {} : { priority: e.priority }) };
-        });
-    } finally {
-      client.close();
-    }
-  };
   return {
-    spec,
     targets,
-    backends,
-    controller,
-    pipelines,
-    dataDir,
-    readEntries,
-    async restartTarget(switchName) {
-      const old = targets.get(switchName)!;
-      await old.close();
-      const fresh = await startTestTarget({ ports: [1, 2], deviceId: deviceIdOf(spec, switchName) });
-      targets.set(switchName, fresh);
-      controller.setAddress(switchName, fresh.address);
+    switches: new Map(SWITCH_NAMES.map((n) => [n, view(n)])),
+    async restart(name) {
+      await targets.get(name)!.close();
+      const fresh = await start(name);
+      targets.set(name, fresh);
+      return fresh.address;
     },
     async close() {
-      await controller.stop();
-      for (const b of backends.values()) await b.stop();
       for (const t of targets.values()) await t.close();
-      rmSync(dataDir, { recursive: true, force: true });
     },
+    controllerOptions: { pipeline: 'embedded' },
   };
+}
+
+async function bmv2Fleet(base: LbSpec, tools: Bmv2Tools): Promise<Fleet> {
+  const fleet = await Bmv2Fleet.start(tools, SWITCH_NAMES.map((name) => ({ name, deviceId: Number(deviceIdOf(base, name)), ports: TEST_PORTS[name] ?? [] })));
+  return {
+    switches: fleet.switches,
+    async restart(name) {
+      return (await fleet.restart(name)).address;
+    },
+    close: () => fleet.close(),
+    // Read at each (re)connection, so a restarted switch's new Thrift port is used.
+    controllerOptions: { pipeline: 'bmv2', registerAccess: (name) => ({ thrift: fleet.get(name).thrift }) },
+  };
+}
+
+function pipelinesFor(spec: LbSpec, target: DeploymentTarget): Promise<RolePipelines> {
+  let cached = pipelineCache.get(target.kind);
+  if (cached === undefined) {
+    // Addresses differ between runs; the programs do not.
+    cached = target.kind === 'embedded' ? buildPipelines(spec, 'embedded') : buildPipelines(spec, 'bmv2', { P4C: target.tools.p4c });
+    pipelineCache.set(target.kind, cached);
+    cached.catch(() => pipelineCache.delete(target.kind));
+  }
+  return cached;
+}
+
+/** The example deployment on embedded targets (see startDeploymentOn). */
+export async function startDeployment(extra: Partial<ControllerOptions> = {}, tweaks: SpecTweaks = {}): Promise<Deployment> {
+  const base = exampleSpecAt({});
+  const fleet = await embeddedFleet(base);
+  const d = await deploy({ kind: 'embedded' }, fleet, extra, tweaks);
+  return { ...d, kind: 'embedded', targets: fleet.targets };
+}
+
+/** The example deployment on `target`: four switches, a backend server per VM, a started controller. */
+export async function startDeploymentOn(target: DeploymentTarget, extra: Partial<ControllerOptions> = {}, tweaks: SpecTweaks = {}): Promise<SwitchDeployment> {
+  if (target.kind === 'embedded') return startDeployment(extra, tweaks);
+  const base = exampleSpecAt({});
+  return deploy(target, await bmv2Fleet(base, target.tools), extra, tweaks);
+}
+
+async function deploy(target: DeploymentTarget, fleet: Fleet, extra: Partial<ControllerOptions>, tweaks: SpecTweaks): Promise<SwitchDeployment> {
+  const backends = new Map<string, Backend>();
+  let controller: Controller | undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), 'p4lb-controller-'));
+  const close = async () => {
+    await controller?.stop();
+    for (const b of backends.values()) await b.stop();
+    await fleet.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const spec = exampleSpecAt(Object.fromEntries([...fleet.switches].map(([n, t]) => [n, t.address])), tweaks);
+    for (const vm of spec.vms) {
+      const b = new Backend();
+      backends.set(vm.name, b);
+      await b.start();
+    }
+    const pipelines = await pipelinesFor(spec, target);
+    controller = new Controller({
+      spec,
+      dataDir,
+      logger: silent,
+      pipelines,
+      backoff: { baseMs: 50, capMs: 400, jitter: 0 },
+      resolveEndpoint: (_vip, vm) => ({ host: '127.0.0.1', port: backends.get(vm.name)!.port }),
+      ...fleet.controllerOptions,
+      ...extra,
+    });
+    await controller.start();
+    const running = controller;
+    const readEntries = async (switchName: string, table?: string): Promise<TableEntry[]> => {
+      const role = spec.gateways.some((g) => g.name === switchName) ? 'gateway' : 'host';
+      const client = new SwitchClient({
+        address: fleet.switches.get(switchName)!.address,
+        deviceId: deviceIdOf(spec, switchName),
+        electionId: 1n,
+        schema: P4Schema.fromP4Info(pipelines[role].p4info),
+      });
+      try {
+        const entries = await client.readTableEntries(table);
+        const schema = client.requireSchema();
+        return entries
+          .filter((e) => e.isDefaultAction !== true)
+          .map((e) => {
+            // A read leaves a don't-care lpm field (/0) out; lb's entries spell it.
+            const keys: Record<string, TableEntry['keys'][string]> = { ...e.match };
+            for (const f of schema.table(e.table).matchFields) if (f.kind === 'lpm' && keys[f.name] === undefined) keys[f.name] = { value: 0n, prefixLength: 0 };
+            return { table: e.table, keys, action: e.action!, params: e.params, ...(e.priority === undefined ? {} : { priority: e.priority }) };
+          });
+      } finally {
+        client.close();
+      }
+    };
+    return {
+      kind: target.kind,
+      spec,
+      switches: fleet.switches,
+      backends,
+      controller: running,
+      pipelines,
+      dataDir,
+      readEntries,
+      async restartTarget(switchName) {
+        running.setAddress(switchName, await fleet.restart(switchName));
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 /** Polls `check` every 20 ms until it holds; returns the elapsed ms, or throws after `timeoutMs`. */

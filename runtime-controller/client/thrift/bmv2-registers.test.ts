@@ -4,7 +4,7 @@ import { GrpcStatus, P4RuntimeRpcError } from '../../../core/p4runtime/status.ts
 import type { P4RuntimeClient } from '../../../core/p4runtime/service.ts';
 import { TEST_SCHEMA } from '../../schema/test-fixtures.ts';
 import { ClientError } from '../errors.ts';
-import { selectRegisterAccess, ThriftRegisterAccess, type RegisterAccess } from '../registers.ts';
+import { selectRegisterAccess, THRIFT_SATURATED, thriftCell, ThriftRegisterAccess, type RegisterAccess } from '../registers.ts';
 import { SwitchClient } from '../switch-client.ts';
 import { MessageType, ThriftReader, ThriftWriter, TType } from './binary-protocol.ts';
 import { decodeRegisterReply, encodeRegisterCall } from './bmv2-registers.ts';
@@ -45,6 +45,19 @@ describe('Thrift binary protocol encoding of BMv2 register calls', () => {
     expect([...encodeRegisterCall({ method: 'bm_register_read_all', register: 'r' }, 4)].slice(8, 8 + 29)).toEqual(hex(ascii('standard:bm_register_read_all')));
   });
 
+  it('encodes bm_mgmt_get_info with no arguments and decodes its BmConfig as [device_id, thrift_port]', () => {
+    expect([...encodeRegisterCall({ method: 'bm_mgmt_get_info' }, 5)]).toEqual(hex(`80010001 00000019 ${ascii('standard:bm_mgmt_get_info')} 00000005 00`));
+    // BmConfig { 1: i64 device_id = 3, 2: i32 thrift_port = 9090, 3: string notifications_socket }
+    const info = hex(`80010002 00000010 ${ascii('bm_mgmt_get_info')} 00000005 0c 0000 0a 0001 0000000000000003 08 0002 00002382 0b 0003 00000002 ${ascii('ip')} 00 00`);
+    expect(decodeRegisterReply(Uint8Array.from(info))?.reply).toEqual({ kind: 'ok', values: [3n, 9090n] });
+  });
+
+  it('flags a 64-bit Thrift read of 2^63 − 1 as saturated, and nothing narrower', () => {
+    expect(thriftCell(2, THRIFT_SATURATED, 64)).toEqual({ index: 2, value: THRIFT_SATURATED, saturated: true });
+    expect(thriftCell(2, THRIFT_SATURATED - 1n, 64)).toEqual({ index: 2, value: THRIFT_SATURATED - 1n });
+    expect(thriftCell(0, -1n, 32)).toEqual({ index: 0, value: 0xffffffffn });
+  });
+
   it('decodes replies: a value, a list, InvalidRegisterOperation, an application exception, and a partial message', () => {
     const value = hex(`80010002 00000010 ${ascii('bm_register_read')} 00000001 0a 0000 ffffffffffffffff 00`);
     expect(decodeRegisterReply(Uint8Array.from(value))).toEqual({
@@ -66,7 +79,7 @@ describe('Thrift binary protocol encoding of BMv2 register calls', () => {
  * A loopback stand-in for BMv2's Thrift server (registers only), written from the same spec: it
  * checks what our client sends on a real socket and answers in two TCP chunks.
  */
-function fakeBmv2(registers: Map<string, bigint[]>): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
+function fakeBmv2(registers: Map<string, bigint[]>, deviceId = 1n): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -82,7 +95,9 @@ function fakeBmv2(registers: Map<string, bigint[]>): Promise<{ server: Server; p
       });
       const w = new ThriftWriter().messageBegin(method!, MessageType.REPLY, h.seqid);
       const cells = registers.get(args[2] as string);
-      if (service !== 'standard' || cells === undefined) {
+      if (service === 'standard' && method === 'bm_mgmt_get_info') {
+        w.fieldBegin(TType.STRUCT, 0).fieldBegin(TType.I64, 1).i64(deviceId).fieldBegin(TType.I32, 2).i32(9090).fieldStop();
+      } else if (service !== 'standard' || cells === undefined) {
         w.fieldBegin(TType.STRUCT, 1).fieldBegin(TType.I32, 1).i32(1).fieldStop();
       } else if (method === 'bm_register_read') {
         const i = args[3] as number;
@@ -146,8 +161,21 @@ describe('Thrift register access', () => {
     cleanup.push(() => regs.close());
     expect(regs.kind).toBe('thrift');
     expect(await regs.read('last_length', 1)).toEqual([{ index: 1, value: 7n }]);
-    const err = await selectRegisterAccess(client).catch((e: unknown) => e);
+    // Without an address: BMv2's default place, here the fake's port.
+    const byDefault = await selectRegisterAccess(client, { defaultThrift: { port: fake.port } });
+    cleanup.push(() => byDefault.close());
+    expect(byDefault.kind).toBe('thrift');
+    // Nothing listens on port 1.
+    const err = await selectRegisterAccess(client, { defaultThrift: { port: 1 } }).catch((e: unknown) => e);
     expect((err as ClientError).code).toBe('P4RT_REGISTERS_UNIMPLEMENTED');
     expect((err as ClientError).hint).toMatch(/Thrift/);
+  });
+
+  it("refuses a Thrift server of another device (another switch's registers must not be touched)", async () => {
+    const fake = await fakeBmv2(new Map([['MyIngress.last_length', new Array<bigint>(16).fill(7n)]]), 2n);
+    cleanup.push(() => new Promise<void>((r) => { for (const s of fake.sockets) s.destroy(); fake.server.close(() => r()); }));
+    const client = new SwitchClient({ address: '127.0.0.1:1', deviceId: 1n, electionId: 1n, schema: TEST_SCHEMA });
+    cleanup.push(() => client.close());
+    await expect(ThriftRegisterAccess.connect(client, { port: fake.port })).rejects.toMatchObject({ code: 'THRIFT_WRONG_DEVICE', message: expect.stringContaining('device 2, not device 1') as unknown });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * BMv2's register calls over its Thrift runtime service (simple_switch built with Thrift, port
  * 9090): `bm_register_read`, `bm_register_read_all`, `bm_register_write`, `bm_register_reset` of
- * service `Standard` (behavioral-model thrift_src/standard.thrift), reached through the
+ * service `Standard`, and `bm_mgmt_get_info` to learn which device answers (behavioral-model thrift_src/standard.thrift), reached through the
  * multiplexed protocol as `standard:<method>` over a plain (buffered, unframed) TCP stream.
  * Register values travel as i64 (BmRegisterValue): BMv2 registers there are at most 64 bits.
  */
@@ -22,9 +22,19 @@ export type RegisterCall =
   | { readonly method: 'bm_register_write'; readonly register: string; readonly index: number; readonly value: bigint }
   | { readonly method: 'bm_register_reset'; readonly register: string };
 
+/** `bm_mgmt_get_info`: the switch's BmConfig (device_id, thrift_port). */
+export type InfoCall = { readonly method: 'bm_mgmt_get_info' };
+
+export type ThriftCall = RegisterCall | InfoCall;
+
+function describeCall(call: ThriftCall): string {
+  return call.method === 'bm_mgmt_get_info' ? call.method : `${call.method}(${call.register})`;
+}
+
 /** The bytes of one call message (context 0: simple_switch has one). */
-export function encodeRegisterCall(call: RegisterCall, seqid: number, service = BMV2_STANDARD_SERVICE, cxtId = 0): Uint8Array {
+export function encodeRegisterCall(call: ThriftCall, seqid: number, service = BMV2_STANDARD_SERVICE, cxtId = 0): Uint8Array {
   const w = new ThriftWriter().messageBegin(`${service}:${call.method}`, MessageType.CALL, seqid);
+  if (call.method === 'bm_mgmt_get_info') return w.fieldStop().bytes();
   w.fieldBegin(TType.I32, 1).i32(cxtId);
   w.fieldBegin(TType.STRING, 2).string(call.register);
   if (call.method === 'bm_register_read' || call.method === 'bm_register_write') w.fieldBegin(TType.I32, 3).i32(call.index);
@@ -34,6 +44,7 @@ export function encodeRegisterCall(call: RegisterCall, seqid: number, service = 
 }
 
 export type RegisterReply =
+  /** A value, a list of values, or BmConfig as [device_id, thrift_port]. */
   | { readonly kind: 'ok'; readonly values: readonly bigint[] }
   /** The method's declared exception InvalidRegisterOperation. */
   | { readonly kind: 'register-error'; readonly code: number; readonly codeName: string }
@@ -78,6 +89,17 @@ export function decodeRegisterReply(buf: Uint8Array): DecodedReply | undefined {
             else r.skip(elem);
           }
           reply = { kind: 'ok', values };
+        } else if (id === 0 && t === TType.STRUCT) {
+          // BmConfig: 1: i64 device_id, 2: i32 thrift_port; the optional sockets are skipped.
+          let deviceId = 0n;
+          let thriftPort = 0;
+          r.struct((ft, fid) => {
+            if (fid === 1 && ft === TType.I64) deviceId = r.i64();
+            else if (fid === 2 && ft === TType.I32) thriftPort = r.i32();
+            else return false;
+            return true;
+          });
+          reply = { kind: 'ok', values: [deviceId, BigInt(thriftPort)] };
         } else if (id === 1 && t === TType.STRUCT) {
           let code = 0;
           r.struct((ft, fid) => {
@@ -156,8 +178,14 @@ export class Bmv2ThriftConnection {
     });
   }
 
+  /** Which switch answers: its device id (as given by --device-id) and Thrift port. */
+  async info(): Promise<{ readonly deviceId: bigint; readonly thriftPort: number }> {
+    const [deviceId, thriftPort] = await this.call({ method: 'bm_mgmt_get_info' });
+    return { deviceId: deviceId ?? 0n, thriftPort: Number(thriftPort ?? 0n) };
+  }
+
   /** Sends a call and resolves with the values it returns (empty for void calls). */
-  call(call: RegisterCall): Promise<readonly bigint[]> {
+  call(call: ThriftCall): Promise<readonly bigint[]> {
     const run = async (): Promise<readonly bigint[]> => {
       if (this.failure !== undefined) throw new ThriftCallError(this.failure.message);
       const seqid = ++this.seqid;
@@ -180,8 +208,8 @@ export class Bmv2ThriftConnection {
       });
       if (reply.header.seqid !== seqid) throw new ThriftCallError(`${call.method}: reply for call ${reply.header.seqid}, expected ${seqid}`);
       const r = reply.reply;
-      if (r.kind === 'register-error') throw new ThriftCallError(`${call.method}(${call.register}): ${r.codeName}`, r);
-      if (r.kind === 'application-error') throw new ThriftCallError(`${call.method}(${call.register}): ${r.message}`, r);
+      if (r.kind === 'register-error') throw new ThriftCallError(`${describeCall(call)}: ${r.codeName}`, r);
+      if (r.kind === 'application-error') throw new ThriftCallError(`${describeCall(call)}: ${r.message}`, r);
       return r.values;
     };
     const result = this.queue.then(run, run);
