@@ -67,9 +67,15 @@ export function vmToVmTokenFields(spec: LbSpec, from: Vm, to: Vm, expiry: number
   };
 }
 
-/** The gateway a host's VMs reply through: one at the host's location, else the first by name. */
-export function replyGatewayOf(spec: LbSpec, host: Host): Gateway {
+/**
+ * The gateway a host's VMs reply through: one at the host's location, else the first by name.
+ * `usable` narrows the choice to gateways that are up (the controller's view); when none is, the
+ * choice is made among all, so the host always has a reply path.
+ */
+export function replyGatewayOf(spec: LbSpec, host: Host, usable: (gateway: Gateway) => boolean = () => true): Gateway {
   // Code-unit order, not locale order: every controller picks the same gateway.
   const sorted = [...spec.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return sorted.find((g) => host.location !== undefined && g.location === host.location) ?? sorted[0]!;
+  const up = sorted.filter(usable);
+  const candidates = up.length > 0 ? up : sorted;
+  return candidates.find((g) => host.location !== undefined && g.location === host.location) ?? candidates[0]!;
 }

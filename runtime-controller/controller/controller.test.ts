@@ -191,6 +191,8 @@ for (const t of TARGETS) {
       expect(r.pipelinePushed).toBe(true);
       expect(r.inserted).toBe(before.length);
       sameEntries(await d.readEntries('gw-west'), before);
+      // host-b replied through gw-east while gw-west was gone; it is back on gw-west once the controller settles.
+      await d.controller.settled();
       sameEntries(await d.readEntries('host-b'), hostBefore);
       expect(d.controller.switchStatus().find((s) => s.name === 'gw-west')).toMatchObject({ phase: 'pipeline-ready', primary: true });
     }, 30_000);

@@ -8,8 +8,9 @@
 import type { Logger } from 'pino';
 import { didYouMean } from '../../core/errors.ts';
 import { decodeFlowEntry, GATEWAY_DROP_REASONS, HOST_DROP_REASONS } from '../../core/p4-contract.ts';
-import { backendNamesById, vipNamesById } from '../../core/spec/lookup.ts';
-import type { LbSpec } from '../../core/spec/schema.ts';
+import { backendNamesById, hostByName, vipNamesById } from '../../core/spec/lookup.ts';
+import type { Gateway, LbSpec } from '../../core/spec/schema.ts';
+import { replyGatewayOf } from '../../core/token/conventions.ts';
 import { TypedEvents } from '../client/events.ts';
 import { selectRegisterAccess, type RegisterAccess, type RegisterAccessChoice } from '../client/registers.ts';
 import type { SwitchClient } from '../client/switch-client.ts';
@@ -106,6 +107,8 @@ interface SwitchRuntime {
   registers: RegisterAccess | undefined;
   reconciledAt: number | undefined;
   lastError: string | undefined;
+  /** Left pipeline-ready: the reconcile of the next pipeline-ready installs what is current then. */
+  awaitingReady: boolean;
 }
 
 export interface SwitchStatus {
@@ -181,6 +184,10 @@ export class Controller {
   private readonly addresses = new Map<string, string>();
   private registry: Registry | undefined;
   private plan: TokenPlan | undefined;
+  /** Each host's reply gateway as the current token plan has it. */
+  private replyGateways = new Map<string, string>();
+  /** Gateways that have been pipeline-ready under this controller. */
+  private readonly gatewaysSeenReady = new Set<string>();
   private tokenTimer: ReturnType<Clock['setTimer']> | undefined;
   private running = false;
   private readonly detach: (() => void)[] = [];
@@ -254,7 +261,7 @@ export class Controller {
     });
     const rt: SwitchRuntime = {
       name, role, connection, installed: undefined, tables: undefined, alarms: [], monitor: undefined,
-      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined,
+      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined, awaitingReady: true,
     };
     const log = this.log.child({ switch: name });
     this.detach.push(
@@ -262,16 +269,22 @@ export class Controller {
         if (to !== 'pipeline-ready') {
           // Anything but pipeline-ready may mean a new device: trust nothing until the next reconcile.
           rt.installed = undefined;
+          rt.awaitingReady = true;
           rt.registers?.close();
           rt.registers = undefined;
         }
         log.info({ from, to }, 'switch connection');
         this.events.emit('connection', { switch: name, role, from, to });
+        if (role === 'gateway' && to === 'pipeline-ready') this.gatewaysSeenReady.add(name);
+        if (role === 'gateway' && (from === 'pipeline-ready' || to === 'pipeline-ready')) this.followReplyGateways();
       }),
       connection.events.on('pipeline-ready', ({ client, pushed }) => {
         // A controller that was backup may have missed drains the primary made in a shared registry.
         this.refreshDrains(rt);
-        return this.enqueue(rt, () => this.fullReconcile(rt, client, pushed));
+        return this.enqueue(rt, () => {
+          rt.awaitingReady = false;
+          return this.fullReconcile(rt, client, pushed);
+        });
       }),
       connection.events.on('reconnect-scheduled', ({ attempt, delayMs, error }) => {
         rt.lastError = error === undefined ? rt.lastError : message(error);
@@ -353,7 +366,7 @@ export class Controller {
   private desiredOf(rt: SwitchRuntime): SwitchTables {
     const plan = this.plan!;
     const keys = this.registry!.keyRing();
-    if (rt.role === 'host') return hostDesired({ spec: this.spec, host: rt.name, keys, plan });
+    if (rt.role === 'host') return hostDesired({ spec: this.spec, host: rt.name, keys, plan, replyGateway: this.replyGateways.get(rt.name) ?? this.replyGatewayFor(rt.name) });
     const { tables, desired } = gatewayDesired({
       spec: this.spec,
       gateway: rt.name,
@@ -415,8 +428,8 @@ export class Controller {
     const desired = this.desiredOf(rt);
     const client = rt.connection.client;
     const installed = rt.installed;
-    // Not live: the reconcile at the next pipeline-ready installs what is current then.
-    if (rt.connection.state.phase !== 'pipeline-ready' || client === undefined) return;
+    // Not live, or live but its pipeline-ready reconcile is still queued: that reconcile installs what is current then.
+    if (rt.connection.state.phase !== 'pipeline-ready' || client === undefined || rt.awaitingReady) return;
     // Live but unsure of its contents (a failed write or reconcile): read back and reconcile now,
     // rather than waiting for a pipeline-ready that a healthy session never sends again.
     if (installed === undefined) {
@@ -460,13 +473,47 @@ export class Controller {
     this.events.emit('tables-updated', result);
   }
 
+  // --- reply gateways ---
+
+  /**
+   * The gateway a host's VMs reply through: the preferred one among the gateways that are up. A
+   * gateway this controller has not had ready yet counts as up, so that starting (or taking
+   * over) does not move reply paths back and forth while the switches come up one by one.
+   */
+  private replyGatewayFor(host: string): string {
+    const up = (gw: Gateway): boolean => !this.gatewaysSeenReady.has(gw.name) || this.switches.get(gw.name)?.connection.state.phase === 'pipeline-ready';
+    return replyGatewayOf(this.spec, hostByName(this.spec, host), up).name;
+  }
+
+  /**
+   * A gateway came up or went down: hosts whose reply gateway changes get a new reply path (and
+   * the token plan that signs for it) at once, so the VMs' answers do not go to a lost gateway.
+   */
+  private followReplyGateways(): void {
+    if (!this.running || this.registry === undefined) return;
+    const moved = this.spec.hosts.filter((h) => this.replyGatewayFor(h.name) !== this.replyGateways.get(h.name));
+    if (moved.length === 0) return;
+    for (const h of moved) this.log.info({ host: h.name, from: this.replyGateways.get(h.name), to: this.replyGatewayFor(h.name) }, 'reply gateway changes');
+    if (this.tokenTimer !== undefined) this.clock.clearTimer(this.tokenTimer);
+    this.tokenTimer = undefined;
+    this.replan(true);
+  }
+
   // --- tokens ---
 
   private replan(push: boolean): void {
     if (!this.running) return;
     const registry = this.registry!;
     const nowSeconds = this.clock.now() / 1000;
-    this.plan = planTokens({ spec: this.spec, keys: registry.keyRing(), policy: compilePolicy(this.spec, registry.policyInput()), now: nowSeconds });
+    this.replyGateways = new Map(this.spec.hosts.map((h) => [h.name, this.replyGatewayFor(h.name)]));
+    const replyGateways = this.replyGateways;
+    this.plan = planTokens({
+      spec: this.spec,
+      keys: registry.keyRing(),
+      policy: compilePolicy(this.spec, registry.policyInput()),
+      now: nowSeconds,
+      replyGateway: (host) => replyGateways.get(host.name)!,
+    });
     try {
       registry.recordIssued(this.plan.entries);
       registry.expireTokens(Math.floor(nowSeconds));
@@ -691,8 +738,14 @@ export class Controller {
     const registers = await this.registerAccess(rt, client);
     const names = backendNamesById(this.spec);
     const out: FlowRecord[] = [];
+    let unreadable = 0;
     for (const [way, register] of FLOW_REGISTERS.entries()) {
       for (const cell of await registers.read(register)) {
+        // BMv2's Thrift service cannot return a 64-bit cell of 2^63 or more (a signature with its top bit set).
+        if (cell.saturated === true) {
+          unreadable++;
+          continue;
+        }
         const e = decodeFlowEntry(cell.value);
         if (e === undefined) continue;
         const backend = names[e.backendId];
@@ -700,6 +753,7 @@ export class Controller {
         out.push({ gateway, way: way as 0 | 1, index: cell.index, signature: e.signature, backendId: e.backendId, backend, lastSeenTicks: e.lastSeenTicks });
       }
     }
+    if (unreadable > 0) this.log.warn({ gateway, unreadable }, 'flow-state entries the register service could not read (BMv2 Thrift saturates values of 2^63 and more)');
     return out;
   }
 

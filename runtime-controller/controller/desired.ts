@@ -83,8 +83,14 @@ export function gatewayDesired(input: GatewayDesiredInput): { readonly tables: G
   return { tables, desired: mergeTokenPlan(tables, input.plan, input.gateway) };
 }
 
-export function hostDesired(input: { readonly spec: LbSpec; readonly host: string; readonly keys: TokenKeys; readonly plan: TokenPlan }): SwitchTables {
-  const tables = computeHostTables({ spec: input.spec, host: input.host, keys: input.keys, expiry: sendingExpiry(input.plan) });
+export function hostDesired(input: { readonly spec: LbSpec; readonly host: string; readonly keys: TokenKeys; readonly plan: TokenPlan; readonly replyGateway?: string }): SwitchTables {
+  const tables = computeHostTables({
+    spec: input.spec,
+    host: input.host,
+    keys: input.keys,
+    expiry: sendingExpiry(input.plan),
+    ...(input.replyGateway === undefined ? {} : { replyGateway: input.replyGateway }),
+  });
   return mergeTokenPlan(tables, input.plan, input.host);
 }
 
