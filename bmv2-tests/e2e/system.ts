@@ -272,7 +272,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     progress('starting the controller (p4lb run)');
     const env = { ...process.env, P4LB_API_TOKEN: token, ...(options.bmv2 === undefined ? {} : { P4C: options.bmv2.p4c }) };
     const args = [P4LB, 'run', specFile, '--data-dir', join(dataDir, 'registry'), '--api', `unix:${join(dataDir, 'api.sock')}`, '--metrics-poll-ms', String(options.metricsPollMs ?? 500)];
-    if (options.target === 'bmv2') args.push('--bmv2');
+    if (options.target === 'bmv2') args.push('--bmv2', ...names.flatMap((name, i) => ['--thrift', `${name}=127.0.0.1:${BMV2_THRIFT_BASE_PORT + i}`]));
     system.controller = topology.spawn(system.controlNamespace, process.execPath, args, { env });
     await system.controller.waitForOutput(/admin API listening/, 60_000);
     progress('waiting for pipelines, tables and healthy backends');

@@ -86,5 +86,10 @@ describe('p4lb run', () => {
     expect(() => parseRunOptions('s.yaml', { ...ok, api: '9100' })).toThrow(expect.objectContaining({ code: 'CLI_USAGE', location: { path: '--api' } }) as Error);
     expect(() => parseRunOptions('s.yaml', { ...ok, api: 'localhost:99999' })).toThrow(/host:port/);
     expect(() => parseRunOptions('s.yaml', { ...ok, metricsPollMs: '5' })).toThrow(expect.objectContaining({ location: { path: '--metrics-poll-ms' } }) as Error);
+    expect(parseRunOptions('s.yaml', { ...ok, api: 'unix:/run/p4lb.sock', thrift: ['gw-east=127.0.0.1:9090', 'host-a=localhost:9093'] })).toMatchObject({
+      api: 'unix:/run/p4lb.sock',
+      thrift: { 'gw-east': { host: '127.0.0.1', port: 9090 }, 'host-a': { host: 'localhost', port: 9093 } },
+    });
+    expect(() => parseRunOptions('s.yaml', { ...ok, thrift: ['gw-east:9090'] })).toThrow(expect.objectContaining({ code: 'CLI_USAGE', location: { path: '--thrift' } }) as Error);
   });
 });

@@ -30,6 +30,8 @@ export interface RunConfig {
   readonly bmv2: boolean;
   readonly metricsRequireToken: boolean;
   readonly metricsPollMs: number;
+  /** BMv2's Thrift register service per switch (`--thrift NAME=HOST:PORT`); others use 127.0.0.1:9090. */
+  readonly thrift: Readonly<Record<string, { readonly host: string; readonly port: number }>>;
 }
 
 export interface RunIo {
@@ -59,6 +61,7 @@ interface RawOptions {
   bmv2?: boolean;
   metricsToken?: boolean;
   metricsPollMs: string;
+  thrift?: string[];
 }
 
 function usage(message: string, path: string): P4lbError {
@@ -74,6 +77,12 @@ export function parseRunOptions(specPath: string, raw: RawOptions): RunConfig {
   }
   if (!/^\d+$/.test(raw.metricsPollMs) || Number(raw.metricsPollMs) < 100) throw usage(`--metrics-poll-ms '${raw.metricsPollMs}' must be a whole number of ms, at least 100`, '--metrics-poll-ms');
   if (raw.dataDir === '') throw usage('--data-dir is empty', '--data-dir');
+  const thrift: Record<string, { host: string; port: number }> = {};
+  for (const item of raw.thrift ?? []) {
+    const m = /^([a-z0-9][a-z0-9-]*)=([^:\s]+):(\d{1,5})$/.exec(item);
+    if (m === null || Number(m[3]) < 1 || Number(m[3]) > 65535) throw usage(`--thrift '${item}' is not SWITCH=HOST:PORT (like gw-east=127.0.0.1:9090)`, '--thrift');
+    thrift[m[1]!] = { host: m[2]!, port: Number(m[3]) };
+  }
   return {
     specPath,
     dataDir: raw.dataDir,
@@ -82,6 +91,7 @@ export function parseRunOptions(specPath: string, raw: RawOptions): RunConfig {
     bmv2: raw.bmv2 ?? false,
     metricsRequireToken: raw.metricsToken ?? false,
     metricsPollMs: Number(raw.metricsPollMs),
+    thrift,
   };
 }
 
@@ -118,7 +128,17 @@ export async function startRun(config: RunConfig, io: Pick<RunIo, 'logger' | 'en
   const spec = await loadSpecFile(config.specPath);
   const { token, source } = await resolveApiToken(config, io.env);
   await mkdir(config.dataDir, { recursive: true });
-  const controller = new Controller({ spec, dataDir: config.dataDir, logger: io.logger, pipeline: config.bmv2 ? 'bmv2' : 'embedded', ...io.controllerOptions });
+  const unknown = Object.keys(config.thrift).filter((name) => ![...spec.gateways, ...spec.hosts].some((s) => s.name === name));
+  if (unknown.length > 0) throw usage(`--thrift names ${unknown.join(', ')}, not a switch of ${config.specPath}`, '--thrift');
+  const thrift = config.thrift;
+  const controller = new Controller({
+    spec,
+    dataDir: config.dataDir,
+    logger: io.logger,
+    pipeline: config.bmv2 ? 'bmv2' : 'embedded',
+    registerAccess: (name) => (thrift[name] === undefined ? {} : { thrift: thrift[name] }),
+    ...io.controllerOptions,
+  });
   const metrics = new ControllerMetrics({ controller, pollIntervalMs: config.metricsPollMs, logger: io.logger });
   await controller.start();
   metrics.start();
@@ -156,6 +176,7 @@ export function registerRun(program: Command, io: Partial<RunIo> = {}): Command 
     .option('--api <host:port|unix:path>', 'admin API address: loopback TCP by default, or a Unix socket', DEFAULT_API_ADDRESS)
     .option('--api-token-file <file>', `bearer token of the admin API (default: $${API_TOKEN_ENV}, else generated into <data-dir>/${API_TOKEN_FILE})`)
     .option('--bmv2', 'push p4c-compiled BMv2 JSON (simple_switch_grpc) instead of P4 source (embedded target)')
+    .option('--thrift <switch=host:port>', 'BMv2 Thrift register service of a switch (repeatable; default 127.0.0.1:9090)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--metrics-token', 'require the API token on GET /metrics too')
     .option('--metrics-poll-ms <ms>', 'how often to read the switches\' counters', '5000')
     .action(async (specPath: string, raw: RawOptions) => {
