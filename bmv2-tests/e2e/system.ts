@@ -237,7 +237,8 @@ function startSwitch(system: RunningSystem, name: string, index: number, options
     '--grpc-server-addr', address,
     ...(cpu === undefined ? [] : ['--cpu-port', String(cpu)]),
   ];
-  return { process: system.topology.spawn(ports.netns, tools.simpleSwitchGrpc, args), ready: /Server listening on/ };
+  // BMv2 prints nothing once its gRPC server listens: take its start, the controller's reconnect backoff covers the rest.
+  return { process: system.topology.spawn(ports.netns, tools.simpleSwitchGrpc, args), ready: /program-options parser/ };
 }
 
 /** Builds the topology, starts every process and waits until the controller has converged. */
