@@ -18,9 +18,16 @@ function checkBitwidth(bitwidth: number): void {
 }
 
 /** 2^bitwidth - 1. */
+/** maxValue by width, built on first use (every write checks against it). */
+const maxValues: bigint[] = [];
+
 export function maxValue(bitwidth: number): bigint {
+  const cached = maxValues[bitwidth];
+  if (cached !== undefined) return cached;
   checkBitwidth(bitwidth);
-  return (1n << BigInt(bitwidth)) - 1n;
+  const max = (1n << BigInt(bitwidth)) - 1n;
+  if (bitwidth <= 4096) maxValues[bitwidth] = max;
+  return max;
 }
 
 function checkRange(value: bigint, bitwidth: number, location?: ErrorLocation): void {
@@ -44,8 +51,22 @@ function toBigEndian(value: bigint, length: number): Uint8Array {
 }
 
 /** Canonical P4Runtime form: shortest big-endian string, at least one byte (0 is `00`). */
+const MAX_SAFE_BYTES6 = (1n << 48n) - 1n;
+
 export function encodeP4Value(value: bigint, bitwidth: number): Uint8Array {
   checkRange(value, bitwidth);
+  if (value <= MAX_SAFE_BYTES6) {
+    // Up to 48 bits: number arithmetic, exact.
+    let n = Number(value);
+    let length = 1;
+    for (let v = Math.floor(n / 256); v > 0; v = Math.floor(v / 256)) length++;
+    const out = new Uint8Array(length);
+    for (let i = length - 1; i >= 0; i--) {
+      out[i] = n % 256;
+      n = Math.floor(n / 256);
+    }
+    return out;
+  }
   let length = 1;
   for (let v = value >> 8n; v > 0n; v >>= 8n) length++;
   return toBigEndian(value, length);
@@ -69,10 +90,31 @@ export function decodeP4Value(bytes: Uint8Array, bitwidth: number, location?: Er
       hint: 'the value 0 is encoded as one zero byte',
     });
   }
-  let value = 0n;
-  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  let value: bigint;
+  if (bytes.length <= 6) {
+    // Up to 48 bits add up exactly in a double: one BigInt instead of one per byte.
+    let n = 0;
+    for (let i = 0; i < bytes.length; i++) n = n * 256 + bytes[i]!;
+    value = BigInt(n);
+  } else {
+    value = 0n;
+    for (let i = 0; i < bytes.length; i++) value = (value << 8n) | BigInt(bytes[i]!);
+  }
   checkRange(value, bitwidth, location);
   return value;
+}
+
+/**
+ * `decodeP4Value` for the hot path: the value, or undefined when `decodeP4Value` would throw
+ * (empty, too wide) — the caller then calls it to get the error with its location.
+ */
+export function tryDecodeP4Value(bytes: Uint8Array, bitwidth: number): bigint | undefined {
+  const len = bytes.length;
+  if (len === 0 || len > 6 || !Number.isInteger(bitwidth) || bitwidth < 1) return undefined;
+  let n = 0;
+  for (let i = 0; i < len; i++) n = n * 256 + bytes[i]!;
+  const value = BigInt(n);
+  return value <= maxValue(bitwidth) ? value : undefined;
 }
 
 /** True when `bytes` is the canonical encoding (no leading zero byte unless it is the only one). */

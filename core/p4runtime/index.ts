@@ -9,6 +9,7 @@ export * from './match-kinds.ts';
 export * from './service.ts';
 export * from './status.ts';
 export * from './text-format.ts';
+export * from './write-codec.ts';
 export * as p4v1 from './gen/p4/v1/p4runtime_pb.ts';
 export * as p4data from './gen/p4/v1/p4data_pb.ts';
 export * as p4config from './gen/p4/config/v1/p4info_pb.ts';

@@ -50,6 +50,7 @@ import {
   STATUS_DETAILS_KEY,
 } from './status.ts';
 import type { Status } from './gen/google/rpc/status_pb.ts';
+import { decodeReadResponse, decodeWriteRequest, encodeReadResponse, encodeWriteRequest } from './write-codec.ts';
 
 export const P4RUNTIME_SERVICE_NAME = 'p4.v1.P4Runtime';
 
@@ -110,9 +111,29 @@ export interface P4RuntimeGrpcHandlers extends grpc.UntypedServiceImplementation
   Capabilities: grpc.handleUnaryCall<CapabilitiesRequest, CapabilitiesResponse>;
 }
 
+/** Write carries the big batches: its request goes through the hand-written hot-path codec. */
+const writeMethod: grpc.MethodDefinition<WriteRequest, WriteResponse> = {
+  ...method('Write', WriteRequestSchema, WriteResponseSchema, UNARY),
+  requestSerialize: (m) => {
+    const bytes = encodeWriteRequest(m);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  },
+  requestDeserialize: (b) => decodeWriteRequest(b),
+};
+
+/** Read-backs of whole slot tables: responses through the same hot-path codec. */
+const readMethod: grpc.MethodDefinition<ReadRequest, ReadResponse> = {
+  ...method('Read', ReadRequestSchema, ReadResponseSchema, { requestStream: false, responseStream: true }),
+  responseSerialize: (m) => {
+    const bytes = encodeReadResponse(m);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  },
+  responseDeserialize: (b) => decodeReadResponse(b),
+};
+
 export const P4RuntimeServiceDefinition = {
-  Write: method('Write', WriteRequestSchema, WriteResponseSchema, UNARY),
-  Read: method('Read', ReadRequestSchema, ReadResponseSchema, { requestStream: false, responseStream: true }),
+  Write: writeMethod,
+  Read: readMethod,
   SetForwardingPipelineConfig: method(
     'SetForwardingPipelineConfig',
     SetForwardingPipelineConfigRequestSchema,

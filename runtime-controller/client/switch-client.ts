@@ -31,8 +31,12 @@ import type { P4Schema } from '../schema/p4-schema.ts';
 import { ClientError, WriteError, type UpdateFailure } from './errors.ts';
 import { SwitchStream } from './switch-stream.ts';
 
-/** Updates per WriteRequest unless the caller says otherwise. */
-export const DEFAULT_BATCH_SIZE = 500;
+/**
+ * Updates per WriteRequest unless the caller says otherwise: a one-backend change at M = 65,536
+ * (~14,500 MODIFYs) in 8 round trips instead of 30; a request stays near 70 KB, far below the
+ * 4 MiB gRPC default a switch may keep.
+ */
+export const DEFAULT_BATCH_SIZE = 2000;
 
 export interface SwitchClientOptions {
   /** `host:port` of the switch's P4Runtime server. */

@@ -60,12 +60,14 @@ export interface TableEntryData {
 }
 
 export interface StoredEntry extends TableEntryData {
+  /** Replaced in place by a MODIFY (the entry keeps its identity, order and counters). */
+  action: ActionCall;
   /** Direct counter cells, when the table has one. */
   packets: bigint;
   bytes: bigint;
   readonly order: number;
-  /** The lookup result a hit on this entry returns (built once). */
-  readonly hitResult: LookupResult;
+  /** The lookup result a hit on this entry returns (rebuilt when the action changes). */
+  hitResult: LookupResult;
 }
 
 export interface LookupResult {
@@ -87,6 +89,11 @@ export interface TableOptions {
   readonly entriesAreConst: boolean;
   readonly hasDirectCounter: boolean;
 }
+
+/** Calls with more arguments than this are not shared (their keys would cost more than they save). */
+const MAX_SHARED_ARGS = 4;
+/** Distinct shared calls per table, beyond which new ones are stored as given. */
+const MAX_SHARED_CALLS = 4096;
 
 function invalid(message: string): TargetError {
   return new TargetError('INVALID_ARGUMENT', message);
@@ -112,6 +119,17 @@ export class Table {
   /** Entries by identity: for exact tables the key fields packed into one bigint, else a string. */
   private readonly byKey = new Map<bigint | string, StoredEntry>();
   private readonly keyShifts: readonly bigint[];
+  /** Per key field: the largest value it holds (checked on every write). */
+  private readonly keyMax: readonly bigint[];
+  /** The table's actions by identity (a write names one). */
+  private readonly actionRefs: ReadonlyMap<ActionInfo, TableActionRef>;
+  /**
+   * One ActionCall per distinct (action, arguments) among stored entries: a slot table's 65,536
+   * entries name a handful of backends, so they share a handful of calls instead of holding
+   * one call, argument array and bigint each.
+   */
+  private readonly sharedCalls = new Map<ActionInfo, Map<bigint | string, ActionCall>>();
+  private sharedCallCount = 0;
   private sorted: StoredEntry[] | undefined = [];
   private nextOrder = 0;
   private defaultCall: ActionCall;
@@ -138,9 +156,17 @@ export class Table {
     this.lpmIndex = options.keys.findIndex((k) => k.matchKind === 'lpm');
     this.numberKeys = options.keys.map((k) => k.width <= NUMBER_MAX_WIDTH);
     this.bigKey = new Array<bigint>(options.keys.length);
+    this.keyMax = options.keys.map((k) => maskOf(k.width));
+    const refs = new Map<ActionInfo, TableActionRef>();
+    // The first reference wins, as a search of the list would find it.
+    for (const a of options.actions) if (!refs.has(a.action)) refs.set(a.action, a);
+    this.actionRefs = refs;
     // Exact keys pack into one bigint (first field most significant): a Map looks bigints up by value.
     this.keyShifts = options.keys.map((_, i) => BigInt(options.keys.slice(i + 1).reduce((n, k) => n + k.width, 0)));
-    for (const e of options.constEntries) this.store(this.validate(e, true));
+    for (const e of options.constEntries) {
+      this.validate(e, true);
+      this.store(this.newEntry(e));
+    }
   }
 
   get defaultAction(): ActionCall {
@@ -204,24 +230,25 @@ export class Table {
   // ------------------------------------------------------------------ control plane
   insert(data: TableEntryData): void {
     this.checkWritable();
-    const entry = this.validate(data, false);
-    const id = this.entryKey(entry);
+    this.validate(data, false);
+    const id = this.entryKey(data);
     if (this.byKey.has(id)) throw new TargetError('ALREADY_EXISTS', `${this.name}: the entry already exists`);
     if (this.byKey.size >= this.size) {
       throw new TargetError('RESOURCE_EXHAUSTED', `${this.name}: table is full (${this.size} entries)`);
     }
-    this.store(entry);
+    this.store(this.newEntry(data), id);
   }
 
   modify(data: TableEntryData): void {
     this.checkWritable();
-    const entry = this.validate(data, false);
-    const existing = this.byKey.get(this.entryKey(entry));
+    this.validate(data, false);
+    const existing = this.byKey.get(this.entryKey(data));
     if (existing === undefined) throw new TargetError('NOT_FOUND', `${this.name}: no such entry to modify`);
-    const modified = withResult({ ...existing, action: entry.action });
-    this.byKey.set(this.entryKey(entry), modified);
-    this.indexExact(modified, true);
-    this.sorted = undefined;
+    // In place: the key, priority, order and counters stay, so neither index nor sort order
+    // changes, and a slot-table change allocates one result object per entry.
+    const call = this.shared(data.action);
+    existing.action = call;
+    existing.hitResult = { hit: true, entry: existing, call };
   }
 
   delete(data: Pick<TableEntryData, 'matches' | 'priority'>): void {
@@ -266,6 +293,8 @@ export class Table {
       this.byKey.clear();
       this.exactIndex.clear();
       this.sorted = [];
+      this.sharedCalls.clear();
+      this.sharedCallCount = 0;
     }
     this.resetDefault();
   }
@@ -276,8 +305,8 @@ export class Table {
     }
   }
 
-  private store(entry: StoredEntry): void {
-    this.byKey.set(this.entryKey(entry), entry);
+  private store(entry: StoredEntry, id: bigint | string = this.entryKey(entry)): void {
+    this.byKey.set(id, entry);
     this.indexExact(entry, true);
     this.sorted = undefined;
   }
@@ -311,16 +340,24 @@ export class Table {
     return data;
   }
 
-  private validate(data: TableEntryData, fromProgram: boolean): StoredEntry {
+  /** Checks an entry against the table's keys and actions (throws the error to report). */
+  private validate(data: TableEntryData, fromProgram: boolean): void {
     this.canonicalMatches(data);
-    data.matches.forEach((m, i) => checkMatch(this.name, this.keys[i]!, m));
+    const matches = data.matches;
+    for (let i = 0; i < matches.length; i++) {
+      const m = matches[i];
+      const key = this.keys[i]!;
+      // The common case, an exact value that fits, without building error text.
+      if (m !== undefined && m.kind === 'exact' && key.matchKind === 'exact' && m.value >= 0n && m.value <= this.keyMax[i]!) continue;
+      checkMatch(this.name, key, m);
+    }
     if (this.needsPriority && data.priority <= 0 && !fromProgram) {
       throw invalid(`${this.name}: a table with ternary, range or optional fields needs a priority > 0`);
     }
     if (!this.needsPriority && data.priority !== 0 && !fromProgram) {
       throw invalid(`${this.name}: priority must be 0 for a table without ternary, range or optional fields`);
     }
-    const ref = this.actions.find((a) => a.action === data.action.action);
+    const ref = this.actionRefs.get(data.action.action);
     if (ref === undefined) {
       throw invalid(`${this.name}: action ${data.action.action.name} is not one of the table's actions`);
     }
@@ -328,7 +365,40 @@ export class Table {
       throw invalid(`${this.name}: action ${data.action.action.name} is @defaultonly`);
     }
     checkArgs(this.name, data.action);
-    return withResult({ ...data, packets: 0n, bytes: 0n, order: this.nextOrder++ });
+  }
+
+  /** The shared call equal to `call` (calls are immutable, so sharing is safe). */
+  private shared(call: ActionCall): ActionCall {
+    const args = call.args;
+    if (args.length > MAX_SHARED_ARGS) return call;
+    let byArgs = this.sharedCalls.get(call.action);
+    if (byArgs === undefined) {
+      byArgs = new Map();
+      this.sharedCalls.set(call.action, byArgs);
+    }
+    // One argument, the common case, is its own key: no string is built.
+    const key = args.length === 1 ? args[0]! : args.join(',');
+    const known = byArgs.get(key);
+    if (known !== undefined) return known;
+    // Calls with arguments unique per entry (flow state) would only grow the map: stop sharing.
+    if (this.sharedCallCount >= MAX_SHARED_CALLS) return call;
+    this.sharedCallCount++;
+    byArgs.set(key, call);
+    return call;
+  }
+
+  private newEntry(data: TableEntryData): StoredEntry {
+    const entry: StoredEntry = {
+      matches: data.matches,
+      priority: data.priority,
+      action: this.shared(data.action),
+      packets: 0n,
+      bytes: 0n,
+      order: this.nextOrder++,
+      hitResult: undefined as unknown as LookupResult,
+    };
+    entry.hitResult = { hit: true, entry, call: entry.action };
+    return entry;
   }
 
   private packExact(values: readonly bigint[]): bigint {
@@ -340,7 +410,14 @@ export class Table {
 
   private entryKey(data: Pick<TableEntryData, 'matches' | 'priority'>): bigint | string {
     if (this.exactOnly) {
-      return this.packExact(data.matches.map((m) => (m?.kind === 'exact' ? m.value : 0n)));
+      const ms = data.matches;
+      if (ms.length === 1) return ms[0]?.kind === 'exact' ? ms[0].value : 0n;
+      let packed = 0n;
+      for (let i = 0; i < ms.length; i++) {
+        const m = ms[i];
+        if (m?.kind === 'exact') packed |= m.value << this.keyShifts[i]!;
+      }
+      return packed;
     }
     const parts = data.matches.map((m) => {
       if (m === undefined) return '*';
@@ -364,13 +441,6 @@ export class Table {
   }
 }
 
-
-/** Attaches the entry's prebuilt hit result (the same object on every hit). */
-function withResult(e: Omit<StoredEntry, 'hitResult'>): StoredEntry {
-  const entry = e as StoredEntry & { hitResult: LookupResult };
-  (entry as { hitResult: LookupResult }).hitResult = { hit: true, entry, call: entry.action };
-  return entry;
-}
 
 function checkMatch(table: string, key: KeyField, m: FieldMatch | undefined): void {
   const max = maskOf(key.width);
@@ -421,7 +491,8 @@ function checkArgs(table: string, call: ActionCall): void {
   if (args.length !== action.params.length) {
     throw invalid(`${table}: action ${action.name} takes ${action.params.length} parameters, got ${args.length}`);
   }
-  args.forEach((v, i) => {
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i]!;
     const p = action.params[i]!;
     if (v < 0n || v > maskOf(p.width)) {
       throw new TargetError(
@@ -429,7 +500,7 @@ function checkArgs(table: string, call: ActionCall): void {
         `${table}: action ${action.name} parameter '${p.name}' = 0x${v.toString(16)} does not fit in ${p.width} bits`,
       );
     }
-  });
+  }
 }
 
 function entryMatches(e: TableEntryData, key: readonly bigint[], fields: readonly KeyField[]): boolean {

@@ -5,12 +5,11 @@
  * code is the gRPC status the spec asks for. Pure: no I/O.
  */
 import { create } from '@bufbuild/protobuf';
-import { decodeP4Value, encodeP4Value } from '../../core/p4runtime/bytes.ts';
+import { decodeP4Value, encodeP4Value, tryDecodeP4Value } from '../../core/p4runtime/bytes.ts';
 import {
-  CounterDataSchema,
   FieldMatchSchema,
-  TableActionSchema,
   TableEntrySchema,
+  type Action_Param,
   type CounterData,
   type TableAction,
   type FieldMatch as ProtoFieldMatch,
@@ -19,7 +18,9 @@ import {
 import { P4DataSchema, type P4Data } from '../../core/p4runtime/gen/p4/v1/p4data_pb.ts';
 import type { ActionCall, FieldMatch, StoredEntry } from '../interpreter/tables.ts';
 import { invalidArgument, notFound, unimplemented, ServerError } from './errors.ts';
-import type { Pipeline, TableBinding } from './pipeline.ts';
+import type { FieldBinding, Pipeline, TableBinding } from './pipeline.ts';
+
+const NO_BYTES: Uint8Array = new Uint8Array(0);
 
 export interface DecodedTableEntry {
   readonly binding: TableBinding;
@@ -43,6 +44,17 @@ function allOnes(width: number): bigint {
 function decodeFieldMatch(binding: TableBinding, m: ProtoFieldMatch): { index: number; match: FieldMatch } {
   const field = binding.fieldsById.get(m.fieldId);
   if (field === undefined) throw invalidArgument(`${binding.name}: no match field with id ${m.fieldId}`);
+  const t = m.fieldMatchType;
+  // The hot path (slot tables): an exact value of an exact field, decoded without building
+  // error text; a bad value takes the general path below, which reports it.
+  if (t.case === 'exact' && field.matchKind === 'exact') {
+    const value = tryDecodeP4Value(t.value.value, field.bitwidth);
+    if (value !== undefined) return { index: field.keyIndex, match: { kind: 'exact', value } };
+  }
+  return decodeFieldMatchSlow(binding, field, m);
+}
+
+function decodeFieldMatchSlow(binding: TableBinding, field: FieldBinding, m: ProtoFieldMatch): { index: number; match: FieldMatch } {
   const where = { path: `${binding.name}.${field.name}` };
   const value = (bytes: Uint8Array): bigint => decodeP4Value(bytes, field.bitwidth, where);
   const kindError = (got: string): ServerError =>
@@ -87,10 +99,12 @@ function decodeFieldMatch(binding: TableBinding, m: ProtoFieldMatch): { index: n
 /** The interpreter's matches of a TableEntry's `match` list (checks ids, kinds, widths). */
 export function decodeMatches(binding: TableBinding, match: readonly ProtoFieldMatch[]): (FieldMatch | undefined)[] {
   const matches: (FieldMatch | undefined)[] = binding.table.keys.map(() => undefined);
-  const seen = new Set<number>();
-  for (const m of match) {
-    if (seen.has(m.fieldId)) throw invalidArgument(`${binding.name}: match field id ${m.fieldId} appears twice`);
-    seen.add(m.fieldId);
+  for (let i = 0; i < match.length; i++) {
+    const m = match[i]!;
+    // Lists are as short as the table's key: a scan beats building a set per entry.
+    for (let j = 0; j < i; j++) {
+      if (match[j]!.fieldId === m.fieldId) throw invalidArgument(`${binding.name}: match field id ${m.fieldId} appears twice`);
+    }
     const { index, match: fm } = decodeFieldMatch(binding, m);
     matches[index] = fm;
   }
@@ -109,7 +123,7 @@ export function decodeActionCall(pipeline: Pipeline, binding: TableBinding, entr
     const param = a.paramsById.get(p.paramId);
     if (param === undefined) throw invalidArgument(`${binding.name}: action '${a.name}' has no parameter with id ${p.paramId}`);
     if (args[param.index] !== undefined) throw invalidArgument(`${binding.name}: action '${a.name}': parameter '${param.name}' given twice`);
-    args[param.index] = decodeP4Value(p.value, param.bitwidth, { path: `${a.name}.${param.name}` });
+    args[param.index] = tryDecodeP4Value(p.value, param.bitwidth) ?? decodeP4Value(p.value, param.bitwidth, { path: `${a.name}.${param.name}` });
   }
   const missing = a.params.find((p) => args[p.index] === undefined);
   if (missing !== undefined) throw invalidArgument(`${binding.name}: action '${a.name}': parameter '${missing.name}' is missing`);
@@ -131,7 +145,9 @@ function encodeFieldMatch(fieldId: number, width: number, m: FieldMatch): ProtoF
   const v = (x: bigint): Uint8Array => encodeP4Value(x, width);
   switch (m.kind) {
     case 'exact':
-      return create(FieldMatchSchema, { fieldId, fieldMatchType: { case: 'exact', value: { value: v(m.value) } } });
+      // Literal messages (every field given) for what a read-back of a slot table is made of:
+      // create() fills fields by reflection.
+      return { $typeName: 'p4.v1.FieldMatch', fieldId, fieldMatchType: { case: 'exact', value: { $typeName: 'p4.v1.FieldMatch.Exact', value: v(m.value) } } };
     case 'optional':
       return create(FieldMatchSchema, { fieldId, fieldMatchType: { case: 'optional', value: { value: v(m.value) } } });
     case 'lpm':
@@ -150,15 +166,15 @@ function encodeFieldMatch(fieldId: number, width: number, m: FieldMatch): ProtoF
 }
 
 export function encodeCounterData(packets: bigint, bytes: bigint): CounterData {
-  return create(CounterDataSchema, { packetCount: packets, byteCount: bytes });
+  return { $typeName: 'p4.v1.CounterData', byteCount: bytes, packetCount: packets };
 }
 
 function encodeActionCall(pipeline: Pipeline, call: ActionCall): TableAction {
   const a = pipeline.actionsByName.get(call.action.name);
   // An action missing from the P4Info cannot be named by id: report 0.
   const actionId = a?.id ?? 0;
-  const params = (a?.params ?? []).map((p) => ({ paramId: p.id, value: encodeP4Value(call.args[p.index] ?? 0n, p.bitwidth) }));
-  return create(TableActionSchema, { type: { case: 'action', value: { actionId, params } } });
+  const params = (a?.params ?? []).map((p): Action_Param => ({ $typeName: 'p4.v1.Action.Param', paramId: p.id, value: encodeP4Value(call.args[p.index] ?? 0n, p.bitwidth) }));
+  return { $typeName: 'p4.v1.TableAction', type: { case: 'action', value: { $typeName: 'p4.v1.Action', actionId, params } } };
 }
 
 export interface EncodeEntryOptions {
@@ -172,14 +188,22 @@ export function encodeTableEntry(pipeline: Pipeline, binding: TableBinding, e: S
     const m = e.matches[f.keyIndex];
     return m === undefined ? [] : [encodeFieldMatch(f.id, f.bitwidth, m)];
   });
-  return create(TableEntrySchema, {
+  return {
+    $typeName: 'p4.v1.TableEntry',
     tableId: binding.id,
     match,
     action: encodeActionCall(pipeline, e.action),
     priority: e.priority,
+    controllerMetadata: 0n,
+    meterConfig: undefined,
+    counterData: options.withCounter && binding.table.hasDirectCounter ? encodeCounterData(e.packets, e.bytes) : undefined,
+    meterCounterData: undefined,
+    isDefaultAction: false,
+    idleTimeoutNs: 0n,
+    timeSinceLastHit: undefined,
+    metadata: NO_BYTES,
     isConst: options.isConst,
-    ...(options.withCounter && binding.table.hasDirectCounter ? { counterData: encodeCounterData(e.packets, e.bytes) } : {}),
-  });
+  };
 }
 
 /** The default entry of a table as P4Runtime reports it. */

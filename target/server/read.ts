@@ -8,7 +8,6 @@ import {
   CounterEntrySchema,
   DigestEntrySchema,
   DirectCounterEntrySchema,
-  EntitySchema,
   RegisterEntrySchema,
   type Entity,
 } from '../../core/p4runtime/gen/p4/v1/p4runtime_pb.ts';
@@ -37,7 +36,8 @@ export const READ_BATCH = 1000;
 type EntityValue<C extends string> = Extract<Entity['entity'], { case: C }>['value'];
 
 function entity(e: Entity['entity']): Entity {
-  return create(EntitySchema, { entity: e });
+  // A literal: a read-back of a slot table makes 65,536 of these.
+  return { $typeName: 'p4.v1.Entity', entity: e };
 }
 
 function* batches(items: Iterable<Entity>): Generator<Entity[]> {

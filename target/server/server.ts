@@ -41,6 +41,9 @@ export const P4RUNTIME_API_VERSION = '1.3.0';
 
 type StreamCall = grpc.ServerDuplexStream<StreamMessageRequest, StreamMessageResponse>;
 
+/** Shared by every update that succeeds (outcomes are read, never changed). */
+const OK_OUTCOME: UpdateOutcome = { canonicalCode: GrpcStatus.OK };
+
 /** An election id; undefined when the message leaves it unset (which differs from 0). */
 function electionIdOf(id: Uint128 | undefined): bigint | undefined {
   return id === undefined ? undefined : uint128ToBigint(id);
@@ -198,15 +201,17 @@ export class P4RuntimeTargetServer {
       throw rpcError(GrpcStatus.UNIMPLEMENTED, `atomicity ${WriteRequest_Atomicity[request.atomicity] ?? request.atomicity} is not supported`);
     }
     const ctx = { pipeline: current.pipeline, digests: this.host.digests };
+    let failed = false;
     const outcomes: UpdateOutcome[] = request.updates.map((update) => {
       try {
         applyUpdate(ctx, update);
-        return { canonicalCode: GrpcStatus.OK };
+        return OK_OUTCOME;
       } catch (err) {
+        failed = true;
         return { canonicalCode: toGrpcCode(err), message: errorMessage(err) };
       }
     });
-    if (outcomes.some((o) => o.canonicalCode !== GrpcStatus.OK)) {
+    if (failed) {
       const status = writeErrorStatus(outcomes);
       throw new P4RuntimeRpcError({ grpcCode: status.code, message: status.message, status });
     }
