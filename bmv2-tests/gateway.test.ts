@@ -48,6 +48,20 @@ function apiSyn(src = freshClient(), srcPort = 40000): ClientPacket {
  * A new client (100.64.0.0/16, used by no other test) whose flow to `vip` falls in `slot`: one
  * slot in 65536 needs some 65536 tries, so both the address and the port vary.
  */
+/** Sends `p` (its flow pinned to the slot's backend), then gives the slot to another backend; `restore` gives it back. */
+async function pinThenMoveSlot(sc: GatewayScenario, p: ClientPacket) {
+  const v = sc.vip('web');
+  const original = sc.predictedBackend('web', p);
+  const slot = slotOf(flowHash(v.flowKey, tupleOf(p)), v.slots);
+  await sc.sw.send(PUBLIC_PORT, sc.clientFrame(p));
+  await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, original, innerPacket(p)));
+  const other = sc.slotTable('web').backends.find((n) => n !== original.name)!;
+  const keys = { vip_id: vipId(sc.spec, 'web'), slot };
+  const setOwner = (name: string) => sc.sw.modify(GATEWAY_P4.slotTable, keys, 'set_slot_backend', { backend_id: backendId(sc.spec, name) });
+  await setOwner(other);
+  return { v, slot, original, other, restore: () => setOwner(original.name) };
+}
+
 function clientInSlot(sc: GatewayScenario, vip: string, slot: number): ClientPacket {
   const v = sc.vip(vip);
   for (let host = 0; host < 65536; host++) {
@@ -127,15 +141,7 @@ for (const factory of plan.targets) {
 
     it('keeps a flow on its first backend when the controller moves its slot; a new flow in that slot takes the new owner', async () => {
       const first = webSyn();
-      const original = sc.predictedBackend('web', first);
-      const v = sc.vip('web');
-      const slot = slotOf(flowHash(v.flowKey, tupleOf(first)), v.slots);
-      await sc.sw.send(PUBLIC_PORT, sc.clientFrame(first));
-      await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, original, innerPacket(first)));
-
-      const other = sc.slotTable('web').backends.find((n) => n !== original.name)!;
-      const keys = { vip_id: vipId(sc.spec, 'web'), slot };
-      await sc.sw.modify(GATEWAY_P4.slotTable, keys, 'set_slot_backend', { backend_id: backendId(sc.spec, other) });
+      const { v, slot, original, other, restore } = await pinThenMoveSlot(sc, first);
       try {
         await sc.sw.send(PUBLIC_PORT, sc.clientFrame({ ...first, tcpFlags: TCP_FLAGS.ACK }));
         await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, original, innerPacket({ ...first, tcpFlags: TCP_FLAGS.ACK })));
@@ -143,51 +149,37 @@ for (const factory of plan.targets) {
         await sc.sw.send(PUBLIC_PORT, sc.clientFrame(newcomer));
         await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, sc.vm(other), innerPacket(newcomer)));
       } finally {
-        await sc.sw.modify(GATEWAY_P4.slotTable, keys, 'set_slot_backend', { backend_id: backendId(sc.spec, original.name) });
+        await restore();
       }
     });
 
     it('treats a SYN on a pinned 5-tuple as a new connection: it takes the slot\'s current owner, and its later packets stay there', async () => {
       const first = webSyn();
-      const original = sc.predictedBackend('web', first);
-      const v = sc.vip('web');
-      const slot = slotOf(flowHash(v.flowKey, tupleOf(first)), v.slots);
-      await sc.sw.send(PUBLIC_PORT, sc.clientFrame(first));
-      await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, original, innerPacket(first)));
-      const other = sc.slotTable('web').backends.find((n) => n !== original.name)!;
-      const keys = { vip_id: vipId(sc.spec, 'web'), slot };
-      await sc.sw.modify(GATEWAY_P4.slotTable, keys, 'set_slot_backend', { backend_id: backendId(sc.spec, other) });
+      const { v, other, restore } = await pinThenMoveSlot(sc, first);
       try {
         // The client reuses the 5-tuple for a new connection (the old one closed with FIN, so its entry is still there).
         await sc.sw.send(PUBLIC_PORT, sc.clientFrame(first));
         await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, sc.vm(other), innerPacket(first)));
         // Pinned to the new owner: moving the slot back does not move the connection.
-        await sc.sw.modify(GATEWAY_P4.slotTable, keys, 'set_slot_backend', { backend_id: backendId(sc.spec, original.name) });
+        await restore();
         const ack = { ...first, tcpFlags: TCP_FLAGS.ACK };
         await sc.sw.send(PUBLIC_PORT, sc.clientFrame(ack));
         await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, sc.vm(other), innerPacket(ack)));
       } finally {
-        await sc.sw.modify(GATEWAY_P4.slotTable, keys, 'set_slot_backend', { backend_id: backendId(sc.spec, original.name) });
+        await restore();
       }
     });
 
     itClock('forgets an idle flow after the VIP\'s idle timeout: its next packet takes the slot\'s new owner', async () => {
       const p = webSyn();
-      const original = sc.predictedBackend('web', p);
-      const v = sc.vip('web');
-      const slot = slotOf(flowHash(v.flowKey, tupleOf(p)), v.slots);
-      await sc.sw.send(PUBLIC_PORT, sc.clientFrame(p));
-      await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, original, innerPacket(p)));
-      const other = sc.slotTable('web').backends.find((n) => n !== original.name)!;
-      const keys = { vip_id: vipId(sc.spec, 'web'), slot };
-      await sc.sw.modify(GATEWAY_P4.slotTable, keys, 'set_slot_backend', { backend_id: backendId(sc.spec, other) });
+      const { v, other, restore } = await pinThenMoveSlot(sc, p);
       try {
         // flowIdleTimeoutSeconds 120 = 115 ticks; two ticks more are past it whatever the phase.
         await sc.sw.advanceClock((v.flowIdleTimeoutSeconds + 3) * 1_000_000);
         await sc.sw.send(PUBLIC_PORT, sc.clientFrame(p));
         await sc.sw.expectPacket(UNDERLAY_PORT, gatewayTunnelFrame(sc.spec, sc.gateway, v, sc.vm(other), innerPacket(p)));
       } finally {
-        await sc.sw.modify(GATEWAY_P4.slotTable, keys, 'set_slot_backend', { backend_id: backendId(sc.spec, original.name) });
+        await restore();
       }
     });
 
