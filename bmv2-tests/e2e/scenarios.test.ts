@@ -73,7 +73,8 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
   it('1. spread: 2,000 new connections per VIP land on the VMs within ±15% of their share', async () => {
     const reply = await sys.api.vips();
     for (const [vip, address] of [['api', API], ['web', WEB]] as const) {
-      const result = await runBurst(sys.topology, 'client0', { target: address, count: 2000, concurrency: 16, maxMs: 240_000 });
+      // A connect that needs a SYN retransmission on a busy machine still succeeds, as for any TCP client.
+      const result = await runBurst(sys.topology, 'client0', { target: address, count: 2000, concurrency: 16, timeoutMs: 8000, maxMs: 240_000 });
       expectSpread(result, expectedShares(reply, vip), 0.15);
     }
   }, 600_000);

@@ -89,14 +89,22 @@ async function watchChange(system: RunningSystem, spec: LbSpec, vip: string, vm:
   return { detection, tables };
 }
 
-/** Mean of the controller's convergence observations per gateway since `before` (histogram sum and count). */
+/**
+ * Mean of the controller's convergence observations per gateway since `before` (histogram sum
+ * and count). The API shows new slots once computed, the histogram only once the write is
+ * acknowledged: wait (bounded) for an observation on every gateway.
+ */
 async function convergenceSince(system: RunningSystem, gateways: readonly string[], before: Map<string, [number, number]>): Promise<Record<string, number | null>> {
-  const samples = await system.metrics();
   const out: Record<string, number | null> = {};
-  for (const gw of gateways) {
-    const sum = metricSum(samples, 'p4lb_convergence_seconds_sum', { gateway: gw }) - (before.get(gw)?.[0] ?? 0);
-    const count = metricSum(samples, 'p4lb_convergence_seconds_count', { gateway: gw }) - (before.get(gw)?.[1] ?? 0);
-    out[gw] = count > 0 ? Math.round((sum / count) * 1000) : null;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const samples = await system.metrics();
+    for (const gw of gateways) {
+      const sum = metricSum(samples, 'p4lb_convergence_seconds_sum', { gateway: gw }) - (before.get(gw)?.[0] ?? 0);
+      const count = metricSum(samples, 'p4lb_convergence_seconds_count', { gateway: gw }) - (before.get(gw)?.[1] ?? 0);
+      out[gw] = count > 0 ? Math.round((sum / count) * 1000) : null;
+    }
+    if (gateways.every((gw) => out[gw] !== null)) break;
+    await sleep(100);
   }
   return out;
 }
@@ -143,12 +151,13 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoReport> {
     await phase(`distribution: ${count} new connections per VIP`, async () => {
       for (const vip of spec.vips.filter((v) => v.protocol === 'tcp')) {
         const target = `${vip.address}:${vip.ports[0]}`;
-        const result = await runBurst(system.topology, 'client0', { target, count, concurrency: 16, maxMs: 600_000 });
+        // A connect that needs a SYN retransmission (1 s, then 3 s) on a busy machine still succeeds, as for any TCP client.
+        const result = await runBurst(system.topology, 'client0', { target, count, concurrency: 16, timeoutMs: 8000, maxMs: 600_000 });
         const expected = await expectedSlots(system, vip.name);
         const d = buildVipDistribution({ vip: vip.name, address: target, expectedFrom: 'slots', connections: vip.backends.map((vm) => ({ vm, count: result.byVm[vm] ?? 0 })), expected });
         distribution.push(d);
         const worst = Math.max(...d.vms.map((v) => Math.abs(v.deviationPercent ?? 0)));
-        checks.push({ name: `${vip.name}: every VM within ±15% of its share`, passed: result.failed === 0 && worst <= 15, detail: `${result.ok} of ${result.count} answered, ${result.connectionsPerSecond.toFixed(0)} connections/s, largest deviation ${worst.toFixed(1)}%` });
+        checks.push({ name: `${vip.name}: every VM within ±15% of its share`, passed: result.failed === 0 && worst <= 15, detail: `${result.ok} of ${result.count} answered${result.failed === 0 ? '' : ` (failed: ${Object.entries(result.errors).map(([e, n]) => `${n} ${e}`).join(', ')})`}, ${result.connectionsPerSecond.toFixed(0)} connections/s, largest deviation ${worst.toFixed(1)}%` });
         say(`  ${vip.name}: ${d.vms.map((v) => `${v.vm} ${v.connections}`).join(', ')} (${result.connectionsPerSecond.toFixed(0)} connections/s)`);
       }
     });
