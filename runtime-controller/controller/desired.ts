@@ -52,9 +52,18 @@ export function mergeTokenPlan(computed: SwitchTables, plan: TokenPlan, switchNa
   const entries: TableEntry[] = [];
   // Only tables with planned sending entries need a key (not the 65,536 slot entries a VIP).
   const sendTables = new Set([...sends.values()].map((e) => e.table));
+  // The table's answers are kept while the table stays the same (entries come in runs per table).
+  let table: string | undefined;
+  let planned = false;
+  let sending = false;
   for (const e of computed.entries) {
-    if (PLANNED_TABLES.has(e.table)) continue;
-    const send = sendTables.has(e.table) ? sends.get(entryKey(e)) : undefined;
+    if (e.table !== table) {
+      table = e.table;
+      planned = PLANNED_TABLES.has(table);
+      sending = sendTables.has(table);
+    }
+    if (planned) continue;
+    const send = sending ? sends.get(entryKey(e)) : undefined;
     entries.push(send === undefined ? e : { ...e, params: { ...e.params, token: send.token.value, expiry: send.token.expiry } });
   }
   for (const e of mine) if (PLANNED_TABLES.has(e.table)) entries.push(plannedEntry(e));

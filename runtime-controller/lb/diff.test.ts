@@ -161,4 +161,23 @@ describe('a one-backend change writes only the slots that change', () => {
     expect(updates.every((u) => u.type === 'MODIFY' && u.entry.table === GATEWAY_P4.slotTable)).toBe(true);
     expect(updates.every((u) => u.type === 'MODIFY' && u.installed.params.backend_id === backendId(spec, 'vm-1'))).toBe(true);
   });
+
+  it('a slot table built on the previous one reuses its unchanged entries and diffs as fresh copies would', () => {
+    const spec = fixtureSpec({ vms: [{ location: 'east' }, { location: 'east' }, { location: 'east', weight: 2 }], gateways: ['east'], slots: 512 });
+    const copy = (l: readonly TableEntry[]): TableEntry[] => l.map((e) => ({ ...e, keys: { ...e.keys }, params: { ...e.params } }));
+    const before = tables(spec, ALL_HEALTHY);
+    for (const vm of ['vm-0', 'vm-1', 'vm-2']) {
+      const after = tables(spec, gatewayView(ALL_HEALTHY, [vm]), before);
+      // Same entries by value as a computation without the previous round.
+      expect(after.entries).toEqual(tables(spec, gatewayView(ALL_HEALTHY, [vm])).entries);
+      const slotsBefore = before.entries.filter((e) => e.table === GATEWAY_P4.slotTable);
+      const slotsAfter = after.entries.filter((e) => e.table === GATEWAY_P4.slotTable);
+      const kept = slotsAfter.filter((e, i) => e === slotsBefore[i]);
+      expect(kept.length).toBe(slotsAfter.filter((e, i) => e.params.backend_id === slotsBefore[i]!.params.backend_id).length);
+      expect(slotsAfter.every((e, i) => e.keys === slotsBefore[i]!.keys)).toBe(true);
+      const updates = diffEntries(before.entries, after.entries);
+      expect(updates).toEqual(diffEntries(copy(before.entries), copy(after.entries)));
+      expect(updates).toHaveLength(slotsAfter.length - kept.length);
+    }
+  });
 });

@@ -94,17 +94,7 @@ function numericFieldsOf(lists: readonly (readonly TableEntry[])[]): readonly st
 }
 
 function allNumeric(entries: readonly TableEntry[], names: readonly string[]): boolean {
-  for (const e of entries) {
-    if (e.priority !== undefined && !Number.isSafeInteger(e.priority)) return false;
-    let count = 0;
-    for (const n in e.keys) {
-      count++;
-      const v = e.keys[n];
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return false;
-    }
-    if (count !== names.length) return false;
-    for (const n of names) if (!(n in e.keys)) return false;
-  }
+  for (const e of entries) if (!isNumericEntry(e, names)) return false;
   return true;
 }
 
@@ -136,21 +126,42 @@ function compareNumeric(a: TableEntry, b: TableEntry, fields: readonly string[])
   return (a.priority ?? 0) - (b.priority ?? 0);
 }
 
-/**
- * The common case of a recomputed slot table: both lists hold the same keys at the same
- * positions, in increasing key order (so each key once). Then the diff is a walk by index — no
- * maps, no sort — and only changed values are written. Undefined when the lists are not so.
- */
-function alignedUpdates(installed: readonly TableEntry[], desired: readonly TableEntry[], fields: readonly string[]): EntryUpdate[] | undefined {
-  if (installed.length !== desired.length) return undefined;
-  for (let i = 0; i < desired.length; i++) {
-    if (i > 0 && compareNumeric(desired[i - 1]!, desired[i]!, fields) >= 0) return undefined;
-    if (installed[i] !== desired[i] && compareNumeric(installed[i]!, desired[i]!, fields) !== 0) return undefined;
+/** Whether `e` has exactly the key fields `names` (sorted), each a safe integer, and a safe-integer priority if any. */
+function isNumericEntry(e: TableEntry, names: readonly string[]): boolean {
+  if (e.priority !== undefined && !Number.isSafeInteger(e.priority)) return false;
+  let count = 0;
+  for (const n in e.keys) {
+    count++;
+    const v = e.keys[n];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) return false;
   }
+  if (count !== names.length) return false;
+  for (const n of names) if (!(n in e.keys)) return false;
+  return true;
+}
+
+/**
+ * The common case of a recomputed slot table: every key numeric (as numericFieldsOf decides), and
+ * both lists hold the same keys at the same positions, in increasing key order (so each key once).
+ * Then the diff is one walk by index — no maps, no sort — and only changed values are written.
+ * An entry identical to the installed one (a slot that kept its owner), or sharing its key
+ * object, is checked once. Undefined when the lists are not so: the general path decides.
+ */
+function alignedUpdates(installed: readonly TableEntry[], desired: readonly TableEntry[]): EntryUpdate[] | undefined {
+  if (installed.length !== desired.length || desired.length === 0) return undefined;
+  const fields = sortedNames(installed[0]!.keys);
   const out: EntryUpdate[] = [];
+  let previous: TableEntry | undefined;
   for (let i = 0; i < desired.length; i++) {
     const entry = desired[i]!;
     const current = installed[i]!;
+    if (!isNumericEntry(entry, fields)) return undefined;
+    if (previous !== undefined && compareNumeric(previous, entry, fields) >= 0) return undefined;
+    previous = entry;
+    if (current === entry) continue;
+    if (current.keys !== entry.keys || current.priority !== entry.priority) {
+      if (!isNumericEntry(current, fields) || compareNumeric(current, entry, fields) !== 0) return undefined;
+    }
     if (!sameValue(current, entry)) out.push({ type: 'MODIFY', entry, installed: current });
   }
   return out;
@@ -166,6 +177,8 @@ function sameValue(a: TableEntry, b: TableEntry): boolean {
     const x = a.params[n];
     const y = b.params[n];
     if (x === y && typeof x === 'number') continue;
+    // Two different safe integers never print alike: differ without building either text.
+    if (typeof x === 'number' && typeof y === 'number' && Number.isSafeInteger(x) && Number.isSafeInteger(y)) return false;
     return entryValue(a) === entryValue(b);
   }
   for (const n in b.params) if (--count < 0 || !(n in a.params)) return entryValue(a) === entryValue(b);
@@ -183,12 +196,25 @@ function sortInTable(entries: TableEntry[], numericFields: readonly string[] | u
   return decorated.map((d) => d.entry);
 }
 
+/** Entries by table, in input order; a table whose entries form one run is sliced, not pushed one by one. */
 function groupByTable(entries: readonly TableEntry[]): Map<string, TableEntry[]> {
+  const runs = new Map<string, number[]>();
+  let start = 0;
+  for (let i = 1; i <= entries.length; i++) {
+    if (i < entries.length && entries[i]!.table === entries[start]!.table) continue;
+    if (start < entries.length) {
+      const table = entries[start]!.table;
+      const list = runs.get(table);
+      if (list === undefined) runs.set(table, [start, i]);
+      else list.push(start, i);
+    }
+    start = i;
+  }
   const out = new Map<string, TableEntry[]>();
-  for (const e of entries) {
-    const list = out.get(e.table);
-    if (list === undefined) out.set(e.table, [e]);
-    else list.push(e);
+  for (const [table, bounds] of runs) {
+    const list = entries.slice(bounds[0], bounds[1]);
+    for (let r = 2; r < bounds.length; r += 2) for (let i = bounds[r]!; i < bounds[r + 1]!; i++) list.push(entries[i]!);
+    out.set(table, list);
   }
   return out;
 }
@@ -206,12 +232,12 @@ export function diffEntries(installed: readonly TableEntry[], desired: readonly 
   for (const table of tables) {
     const have = haveByTable.get(table) ?? [];
     const want = wantByTable.get(table) ?? [];
-    const numericFields = numericFieldsOf([have, want]);
-    const aligned = numericFields === undefined ? undefined : alignedUpdates(have, want, numericFields);
+    const aligned = alignedUpdates(have, want);
     if (aligned !== undefined) {
       for (const u of aligned) updates.push(u);
       continue;
     }
+    const numericFields = numericFieldsOf([have, want]);
     const index = indexTable(table, have, want, numericFields);
     indexes.push(index);
     const writes: TableEntry[] = [];

@@ -91,19 +91,34 @@ export function slotTableKey(vip: Vip, vms: readonly Vm[]): string {
  */
 const slotEntryCache = new WeakMap<SlotTable, { readonly vipId: number; readonly ids: readonly number[]; readonly entries: readonly TableEntry[] }>();
 
-/** One slot_table entry per slot: (vip_id, slot) → the owner's backend id. */
-export function slotEntries(spec: LbSpec, vip: Vip, table: SlotTable): readonly TableEntry[] {
+/**
+ * One slot_table entry per slot: (vip_id, slot) → the owner's backend id. With `previous` (the
+ * VIP's slot table of the round before), a slot whose entry is unchanged gets that round's entry
+ * object back and a changed one shares its key object: a one-backend change allocates only the
+ * ~M/n entries that move, and the diff passes the others by identity. Entries with one backend
+ * share one params object (entries are read-only values).
+ */
+export function slotEntries(spec: LbSpec, vip: Vip, table: SlotTable, previous?: SlotTable): readonly TableEntry[] {
   const id = vipId(spec, vip.name);
   const ids = table.backends.map((name) => backendId(spec, name));
   const cached = slotEntryCache.get(table);
   if (cached !== undefined && cached.vipId === id && cached.ids.length === ids.length && cached.ids.every((x, i) => x === ids[i])) return cached.entries;
+  const before = previous === undefined || previous === table ? undefined : slotEntryCache.get(previous);
+  const reuse = before !== undefined && before.vipId === id && before.entries.length === table.slots ? before.entries : undefined;
+  const params = ids.map((backend_id) => ({ backend_id }));
   const out: TableEntry[] = new Array(table.slots);
   for (let slot = 0; slot < table.slots; slot++) {
+    const p = params[table.owner[slot]!]!;
+    const old = reuse?.[slot];
+    if (old !== undefined && old.params.backend_id === p.backend_id) {
+      out[slot] = old;
+      continue;
+    }
     out[slot] = {
       table: GATEWAY_P4.slotTable,
-      keys: { vip_id: id, slot },
+      keys: old === undefined ? { vip_id: id, slot } : old.keys,
       action: GATEWAY_ACTIONS.setSlotBackend,
-      params: { backend_id: ids[table.owner[slot]!]! },
+      params: p,
     };
   }
   slotEntryCache.set(table, { vipId: id, ids, entries: out });
@@ -178,7 +193,8 @@ export function computeGatewayTables(options: GatewayTablesOptions): GatewayTabl
       });
     }
     // A loop, not push(...): 65,536 arguments come near the engine's limit.
-    if (tables.slotTable !== undefined) for (const e of slotEntries(spec, vip, tables.slotTable)) entries.push(e);
+    const previousTable = options.previous?.vips.find((v) => v.vip === vip.name)?.slotTable;
+    if (tables.slotTable !== undefined) for (const e of slotEntries(spec, vip, tables.slotTable, previousTable)) entries.push(e);
     const withEntry = new Set(tables.backendVms);
     for (const vm of vmsOfVip(spec, vip)) {
       if (!withEntry.has(vm.name)) continue;

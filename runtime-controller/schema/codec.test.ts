@@ -230,3 +230,33 @@ describe('counters, registers, digests and packets', () => {
     expect(thrown(() => encodePacketOut(schema, { payload: new Uint8Array(), metadata: { egres_port: 1, pad: 0 } })).hint).toBe("did you mean 'egress_port'?");
   });
 });
+
+describe('number fast path', () => {
+  // Safe integers are encoded without a bigint; the bytes and errors must be those of the bigint path.
+  const anyWidthValue = fc.oneof(fc.integer({ min: 0, max: 600 }), fc.integer({ min: -3, max: 2 ** 30 }), fc.maxSafeInteger(), fc.double(), fc.constant(2 ** 48), fc.constant(2 ** 53));
+  function outcome(f: () => p4v1.TableEntry): string {
+    try {
+      return Buffer.from(toBinary(p4v1.TableEntrySchema, f())).toString('hex');
+    } catch (err) {
+      if (err instanceof SchemaError) return `${err.code}: ${err.message} (${err.hint ?? ''})`;
+      throw err;
+    }
+  }
+  it('gives the bytes and errors of the same values as bigints, for match fields and action parameters', () => {
+    fc.assert(
+      fc.property(anyWidthValue, anyWidthValue, (dst, port) => {
+        const asNumber: TableEntryValue = { table: 'MyIngress.fwd', match: { dst }, action: 'MyIngress.forward', params: { port } };
+        const big = (x: number) => (Number.isSafeInteger(x) ? BigInt(x) : x);
+        const asBigint: TableEntryValue = { table: 'MyIngress.fwd', match: { dst: big(dst) }, action: 'MyIngress.forward', params: { port: big(port) } };
+        expect(outcome(() => encodeTableEntry(schema, asNumber))).toBe(outcome(() => encodeTableEntry(schema, asBigint)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it('ignores inherited keys of match and params records as Object.entries does', () => {
+    const match = Object.assign(Object.create({ bogus: 1 }) as Record<string, number>, { dst: 5 });
+    const params = Object.assign(Object.create({ bogus: 1 }) as Record<string, number>, { port: 3 });
+    const m = encodeTableEntry(schema, { table: 'MyIngress.fwd', match, action: 'MyIngress.forward', params });
+    expect(decodeTableEntry(schema, m)).toEqual({ table: 'MyIngress.fwd', match: { dst: 5n }, action: 'MyIngress.forward', params: { port: 3n } });
+  });
+});

@@ -104,8 +104,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
 }
 
-function entriesOf<T>(record: Readonly<Record<string, T>> | undefined): [string, T][] {
-  return Object.entries(record ?? {});
+/** Whether the record has an own enumerable key (what Object.entries would list), without building the list. */
+function hasOwnKey(record: Readonly<Record<string, unknown>> | undefined): boolean {
+  for (const name in record) if (Object.hasOwn(record, name)) return true;
+  return false;
 }
 
 // ------------------------------------------------------------------------------------- messages
@@ -126,41 +128,68 @@ function actionMessage(actionId: number, params: p4v1.Action_Param[]): p4v1.Tabl
   return { $typeName: 'p4.v1.TableAction', type: { case: 'action', value: { $typeName: 'p4.v1.Action', actionId, params } } };
 }
 
-function tableEntryMessage(fields: { readonly tableId: number; readonly match?: p4v1.FieldMatch[]; readonly priority?: number; readonly isDefaultAction?: boolean; readonly action?: p4v1.TableAction }): p4v1.TableEntry {
-  return {
-    $typeName: 'p4.v1.TableEntry',
-    tableId: fields.tableId,
-    match: fields.match ?? [],
-    ...(fields.action === undefined ? {} : { action: fields.action }),
-    priority: fields.priority ?? 0,
-    controllerMetadata: 0n,
-    isDefaultAction: fields.isDefaultAction ?? false,
-    idleTimeoutNs: 0n,
-    metadata: NO_BYTES,
-    isConst: false,
-  };
+function tableEntryMessage(fields: { readonly tableId: number; readonly match?: p4v1.FieldMatch[]; readonly priority?: number; readonly isDefaultAction?: boolean; readonly action?: p4v1.TableAction | undefined }): p4v1.TableEntry {
+  const tableId = fields.tableId;
+  const match = fields.match ?? [];
+  const priority = fields.priority ?? 0;
+  const isDefaultAction = fields.isDefaultAction ?? false;
+  // Two literals rather than a spread: no `action` key at all when there is none, as create() gives.
+  if (fields.action === undefined) {
+    return { $typeName: 'p4.v1.TableEntry', tableId, match, priority, controllerMetadata: 0n, isDefaultAction, idleTimeoutNs: 0n, metadata: NO_BYTES, isConst: false };
+  }
+  return { $typeName: 'p4.v1.TableEntry', tableId, match, action: fields.action, priority, controllerMetadata: 0n, isDefaultAction, idleTimeoutNs: 0n, metadata: NO_BYTES, isConst: false };
 }
 
 // ------------------------------------------------------------------------------------- matches
 
+/**
+ * The canonical bytes of a safe non-negative integer that fits `bitwidth` (the same bytes as
+ * encodeP4Value(BigInt(n), bitwidth)), or undefined when `n` is anything else: the common case of
+ * computed entries, without a bigint.
+ */
+function numberBytes(n: Scalar, bitwidth: number): Uint8Array | undefined {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return undefined;
+  if (bitwidth < 53 && n >= 2 ** bitwidth) return undefined;
+  let length = 1;
+  for (let v = Math.floor(n / 256); v > 0; v = Math.floor(v / 256)) length++;
+  const out = new Uint8Array(length);
+  let v = n;
+  for (let i = length - 1; i >= 0; i--) {
+    out[i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+  return out;
+}
+
+/** A scalar as the canonical bytes of a bit<bitwidth>; `path` is built only for an error (it costs a string per value). */
+function scalarBytes(v: Scalar, bitwidth: number, owner: string, name: string): Uint8Array {
+  return numberBytes(v, bitwidth) ?? encodeP4Value(toBits(v, bitwidth, `${owner}.${name}`), bitwidth);
+}
+
+function wrongForm(table: TableInfo, field: MatchFieldInfo): SchemaError {
+  return entryError(`${table.name}.${field.name}`, `match field '${field.name}' is ${field.kind}: ${FORMS[field.kind]}`);
+}
+
+/*
+ * No closures here: this runs once per key field of every entry written (65,536 a slot table),
+ * and each closure is an allocation (under tsx also a __name call).
+ */
 function encodeFieldMatch(table: TableInfo, field: MatchFieldInfo, v: MatchValue): p4v1.FieldMatch | undefined {
-  const path = `${table.name}.${field.name}`;
   const w = field.bitwidth;
-  const bits = (x: Scalar, what = ''): bigint => toBits(x, w, `${path}${what}`);
-  const enc = (x: bigint): Uint8Array => encodeP4Value(x, w);
   const fieldId = field.id;
-  const wrongForm = (): SchemaError =>
-    entryError(path, `match field '${field.name}' is ${field.kind}: ${FORMS[field.kind]}`);
+  if (field.kind === 'exact') {
+    if (isObject(v)) throw wrongForm(table, field);
+    return exactMatch(fieldId, scalarBytes(v, w, table.name, field.name));
+  }
+  const path = `${table.name}.${field.name}`;
   switch (field.kind) {
-    case 'exact':
     case 'optional': {
-      if (isObject(v)) throw wrongForm();
-      if (field.kind === 'exact') return exactMatch(fieldId, enc(bits(v)));
-      return create(p4v1.FieldMatchSchema, { fieldId, fieldMatchType: { case: field.kind, value: { value: enc(bits(v)) } } });
+      if (isObject(v)) throw wrongForm(table, field);
+      return create(p4v1.FieldMatchSchema, { fieldId, fieldMatchType: { case: field.kind, value: { value: encodeP4Value(toBits(v, w, path), w) } } });
     }
     case 'lpm': {
-      const [value, prefixLength] = isObject(v) ? ('prefixLength' in v ? [bits(v.value), v.prefixLength] : [undefined, 0]) : [bits(v), w];
-      if (value === undefined) throw wrongForm();
+      const [value, prefixLength] = isObject(v) ? ('prefixLength' in v ? [toBits(v.value, w, path), v.prefixLength] : [undefined, 0]) : [toBits(v, w, path), w];
+      if (value === undefined) throw wrongForm(table, field);
       if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > w) {
         throw entryError(path, `prefix length ${prefixLength} is outside 0..${w}`);
       }
@@ -172,12 +201,12 @@ function encodeFieldMatch(table: TableInfo, field: MatchFieldInfo, v: MatchValue
       }
       // P4Runtime §9.1.1: a don't-care match is left out, never sent as /0.
       if (prefixLength === 0) return undefined;
-      return create(p4v1.FieldMatchSchema, { fieldId, fieldMatchType: { case: 'lpm', value: { value: enc(value), prefixLen: prefixLength } } });
+      return create(p4v1.FieldMatchSchema, { fieldId, fieldMatchType: { case: 'lpm', value: { value: encodeP4Value(value, w), prefixLen: prefixLength } } });
     }
     case 'ternary': {
-      if (isObject(v) && !('mask' in v)) throw wrongForm();
-      const value = isObject(v) && 'mask' in v ? bits(v.value) : bits(v as Scalar);
-      const mask = isObject(v) && 'mask' in v ? bits(v.mask, '.mask') : maxValue(w);
+      if (isObject(v) && !('mask' in v)) throw wrongForm(table, field);
+      const value = isObject(v) && 'mask' in v ? toBits(v.value, w, path) : toBits(v as Scalar, w, path);
+      const mask = isObject(v) && 'mask' in v ? toBits(v.mask, w, `${path}.mask`) : maxValue(w);
       if ((value & ~mask) !== 0n) {
         throw new SchemaError('SCHEMA_BAD_VALUE', `${path}: 0x${value.toString(16)} has bits set outside mask 0x${mask.toString(16)}`, {
           location: { path },
@@ -185,15 +214,15 @@ function encodeFieldMatch(table: TableInfo, field: MatchFieldInfo, v: MatchValue
         });
       }
       if (mask === 0n) return undefined;
-      return create(p4v1.FieldMatchSchema, { fieldId, fieldMatchType: { case: 'ternary', value: { value: enc(value), mask: enc(mask) } } });
+      return create(p4v1.FieldMatchSchema, { fieldId, fieldMatchType: { case: 'ternary', value: { value: encodeP4Value(value, w), mask: encodeP4Value(mask, w) } } });
     }
     case 'range': {
-      if (isObject(v) && !('low' in v)) throw wrongForm();
-      const low = isObject(v) && 'low' in v ? bits(v.low, '.low') : bits(v as Scalar);
-      const high = isObject(v) && 'low' in v ? bits(v.high, '.high') : low;
+      if (isObject(v) && !('low' in v)) throw wrongForm(table, field);
+      const low = isObject(v) && 'low' in v ? toBits(v.low, w, `${path}.low`) : toBits(v as Scalar, w, path);
+      const high = isObject(v) && 'low' in v ? toBits(v.high, w, `${path}.high`) : low;
       if (low > high) throw entryError(path, `range low ${low} is above high ${high}`);
       if (low === 0n && high === maxValue(w)) return undefined;
-      return create(p4v1.FieldMatchSchema, { fieldId, fieldMatchType: { case: 'range', value: { low: enc(low), high: enc(high) } } });
+      return create(p4v1.FieldMatchSchema, { fieldId, fieldMatchType: { case: 'range', value: { low: encodeP4Value(low, w), high: encodeP4Value(high, w) } } });
     }
     case 'other':
       throw entryError(path, `match field '${field.name}' has a match kind this controller does not encode`);
@@ -233,14 +262,16 @@ function decodeFieldMatch(table: TableInfo, m: p4v1.FieldMatch): [string, MatchV
 // ------------------------------------------------------------------------------------- actions
 
 function encodeAction(action: ActionInfo, params: Readonly<Record<string, Scalar>> | undefined): p4v1.TableAction {
-  const given = new Map(entriesOf(params));
-  for (const name of given.keys()) action.param(name);
-  const encoded = action.params.map((p) => {
-    const v = given.get(p.name);
-    const path = `${action.name}.${p.name}`;
-    if (v === undefined) throw entryError(path, `action '${action.name}' needs parameter '${p.name}' (bit<${p.bitwidth}>)`);
-    return { $typeName: 'p4.v1.Action.Param' as const, paramId: p.id, value: encodeP4Value(toBits(v, p.bitwidth, path), p.bitwidth) };
-  });
+  const given = params ?? {};
+  // Unknown names fail (with "did you mean"); own keys only, as Object.entries gives them.
+  for (const name in given) if (Object.hasOwn(given, name)) action.param(name);
+  const encoded: p4v1.Action_Param[] = new Array(action.params.length);
+  for (let i = 0; i < action.params.length; i++) {
+    const p = action.params[i]!;
+    const v = Object.hasOwn(given, p.name) ? given[p.name] : undefined;
+    if (v === undefined) throw entryError(`${action.name}.${p.name}`, `action '${action.name}' needs parameter '${p.name}' (bit<${p.bitwidth}>)`);
+    encoded[i] = { $typeName: 'p4.v1.Action.Param', paramId: p.id, value: scalarBytes(v, p.bitwidth, action.name, p.name) };
+  }
   return actionMessage(action.id, encoded);
 }
 
@@ -268,7 +299,7 @@ export interface EncodeTableEntryOptions {
 export function encodeTableEntry(schema: P4Schema, v: TableEntryValue, options: EncodeTableEntryOptions = {}): p4v1.TableEntry {
   const table = schema.table(v.table);
   if (v.isDefaultAction === true) {
-    if (entriesOf(v.match).length > 0 || v.priority !== undefined) {
+    if (hasOwnKey(v.match) || v.priority !== undefined) {
       throw entryError(table.name, 'the default entry has no match fields and no priority');
     }
     if (v.action === undefined) {
@@ -280,11 +311,11 @@ export function encodeTableEntry(schema: P4Schema, v: TableEntryValue, options: 
     if (table.constDefaultActionId !== 0) throw entryError(table.name, 'the default action is const');
     return tableEntryMessage({ tableId: table.id, isDefaultAction: true, action: encodeAction(ref.action, v.params) });
   }
-  const given = entriesOf(v.match);
-  for (const [name] of given) table.matchField(name);
+  const given = v.match ?? {};
+  for (const name in given) if (Object.hasOwn(given, name)) table.matchField(name);
   const match: p4v1.FieldMatch[] = [];
   for (const field of table.matchFields) {
-    const value = v.match?.[field.name];
+    const value = Object.hasOwn(given, field.name) ? given[field.name] : undefined;
     if (value === undefined) {
       if (field.kind === 'exact' && options.keyOnly !== true) {
         throw entryError(`${table.name}.${field.name}`, `exact match field '${field.name}' (bit<${field.bitwidth}>) is missing`);
@@ -312,7 +343,7 @@ export function encodeTableEntry(schema: P4Schema, v: TableEntryValue, options: 
   } else if (options.keyOnly !== true) {
     throw entryError(table.name, 'the entry has no action', `one of ${table.actions.filter((a) => a.scope !== 'default-only').map((a) => a.action.name).join(', ')}`);
   }
-  return tableEntryMessage({ tableId: table.id, match, priority, ...(action === undefined ? {} : { action }) });
+  return tableEntryMessage({ tableId: table.id, match, priority, action });
 }
 
 export function decodeTableEntry(schema: P4Schema, entry: p4v1.TableEntry): DecodedTableEntry {
