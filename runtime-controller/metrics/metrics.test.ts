@@ -28,6 +28,14 @@ describe('controller metrics', () => {
     await d?.close();
   });
 
+  it('reports the process itself under the standard names (memory, heap), unless turned off', async () => {
+    const text = await metrics.text();
+    expect(sample(text, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 2 ** 20);
+    expect(sample(text, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    const bare = new ControllerMetrics({ controller: d.controller, processMetrics: false });
+    expect(await bare.text()).not.toContain('process_resident_memory_bytes');
+  });
+
   it('reports health per VIP, VM and gateway, slots, readiness, tokens and no alarm', async () => {
     const text = await metrics.text();
     expect(sample(text, 'p4lb_backend_health{gateway="gw-west",vip="api",vm="vm-a1",state="healthy"}')).toBe(1);

@@ -6,7 +6,7 @@
  * deltas, so a switch that restarts (counters back to 0) never makes a counter go down.
  */
 import type { Logger } from 'pino';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Controller } from '../controller/controller.ts';
 import type { HealthState } from '../health/index.ts';
 import type { TokenState } from '../registry/index.ts';
@@ -18,6 +18,11 @@ export interface ControllerMetricsOptions {
   /** How often to read the switches' counters, ms (default 5000). */
   readonly pollIntervalMs?: number;
   readonly logger?: Logger;
+  /**
+   * The process's own metrics too (default true): resident memory, heap, GC, event-loop lag,
+   * under prom-client's standard names (`process_resident_memory_bytes`, `nodejs_heap_size_used_bytes`, …).
+   */
+  readonly processMetrics?: boolean;
 }
 
 const HEALTH_STATES: readonly HealthState[] = ['unknown', 'healthy', 'unhealthy'];
@@ -58,6 +63,7 @@ export class ControllerMetrics {
     this.log = options.logger;
     const registers = [this.registry];
     const c = this.controller;
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
 
     new Gauge({
       name: 'p4lb_backend_health',
