@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { fixtureReport } from './report-fixture.ts';
-import { CHART, escapeHtml, niceCeil, renderDistributionChart, renderHtmlReport, renderPerVmChart, renderRequestsChart, timelineX } from './html-report.ts';
+import { CHART, escapeHtml, niceCeil, renderDistributionChart, renderHtmlReport, renderPerVmChart, renderRequestsChart, timelineStart, timelineX } from './html-report.ts';
 import { buildVipDistribution, EVENT_KINDS, validateReport, type DemoReport, type GatewayConvergence, type TimelineSample } from './report-model.ts';
 
 interface Tag {
@@ -107,6 +107,18 @@ describe('renderHtmlReport on the fixture run', () => {
     expect(x('gateway-down')).toBeCloseTo(CHART.left + (5 * plotWidth) / 6, 1);
     expect(x('vm-removed')).toBeCloseTo(timelineX(21_500, 60_000), 1);
     expect(chart).toContain('>vm-b1 down</text>');
+  });
+
+  it('starts the time axis at the first sample or event when traffic begins late, not at 0', () => {
+    // The same run, its traffic 30 s later (a long start-up before it).
+    const late = { ...report.timeline, samples: report.timeline.samples.map((s) => ({ ...s, t: s.t + 30_000 })), events: report.timeline.events.map((e) => ({ ...e, t: e.t + 30_000 })) };
+    expect(timelineStart(late)).toBe(30_000);
+    expect(timelineStart(report.timeline)).toBe(0);
+    const chart = renderRequestsChart(late);
+    const start = [...chart.matchAll(/<g class="event" data-kind="traffic-start" data-t="\d+">.*?<line class="marker" x1="([\d.]+)"/g)][0]!;
+    expect(Number(start[1])).toBe(CHART.left);
+    expect(chart).toContain('>30 s</text>');
+    expect(chart).not.toContain('>0 s</text>');
   });
 
   it('draws ok and failed requests as lines', () => {

@@ -70,9 +70,23 @@ function niceTimeStep(tMax: number): number {
   return 10 * magnitude;
 }
 
-/** The x of time `t` (ms) on a timeline chart whose axis ends at `tMax`. */
-export function timelineX(t: number, tMax: number): number {
-  return CHART.left + (t / tMax) * PLOT_WIDTH;
+/** The x of time `t` (ms) on a timeline chart whose axis runs from `tMin` (default 0) to `tMax`. */
+export function timelineX(t: number, tMax: number, tMin = 0): number {
+  return CHART.left + ((t - tMin) / (tMax - tMin)) * PLOT_WIDTH;
+}
+
+/**
+ * Where the time axis starts: the first sample or event, rounded down to a tick, so a run whose
+ * traffic begins after a long start-up does not spend most of the chart on an empty stretch.
+ */
+export function timelineStart(timeline: Timeline): number {
+  const times = [...timeline.samples.map((s) => s.t), ...timeline.events.map((e) => e.t)];
+  if (times.length === 0) return 0;
+  const first = Math.min(...times);
+  const end = timelineEnd(timeline);
+  if (first <= 0 || first >= end) return 0;
+  const step = niceTimeStep(end - first);
+  return Math.floor(first / step) * step;
 }
 
 /** Where the timeline's time axis ends: the last sample or event, whichever is later. */
@@ -146,6 +160,7 @@ interface TimeChart {
   readonly title: string;
   readonly unit: string;
   readonly height: number;
+  readonly tMin: number;
   readonly tMax: number;
   readonly series: readonly Series[];
   readonly events: readonly TimelineEvent[];
@@ -164,23 +179,22 @@ function stackSeries(series: readonly Series[]): Series[] {
 }
 
 function renderTimeChart(chart: TimeChart): string {
-  const { height, tMax } = chart;
+  const { height, tMin, tMax } = chart;
   const bottom = height - CHART.bottom;
   const plotHeight = bottom - CHART.top;
   const drawn = chart.stacked ? stackSeries(chart.series) : chart.series;
   const yMax = niceCeil(Math.max(0, ...drawn.flatMap((s) => s.points.map((p) => p[1]))));
   const parts = [svgOpen(height, chart.title), yAxis(height, yMax, chart.unit)];
 
-  const step = niceTimeStep(tMax);
-  for (let i = 0; i * step <= tMax; i++) {
-    const t = i * step;
-    const x = timelineX(t, tMax);
+  const step = niceTimeStep(tMax - tMin);
+  for (let t = Math.ceil(tMin / step) * step; t <= tMax; t += step) {
+    const x = timelineX(t, tMax, tMin);
     parts.push(`<line class="axis" x1="${n(x)}" y1="${bottom}" x2="${n(x)}" y2="${bottom + 4}"/><text class="tick" x="${n(x)}" y="${bottom + 18}" text-anchor="middle">${escapeHtml(formatSeconds(t))}</text>`);
   }
   parts.push(`<line class="axis" x1="${CHART.left}" y1="${bottom}" x2="${CHART.width - CHART.right}" y2="${bottom}"/>`);
   parts.push(`<text class="axis-label" x="${CHART.width - CHART.right}" y="${height - 6}" text-anchor="end">time since start</text>`);
 
-  const xy = ([t, v]: readonly [number, number]): string => `${n(timelineX(t, tMax))},${n(bottom - (v / yMax) * plotHeight)}`;
+  const xy = ([t, v]: readonly [number, number]): string => `${n(timelineX(t, tMax, tMin))},${n(bottom - (v / yMax) * plotHeight)}`;
   drawn.forEach((s, i) => {
     if (s.points.length === 0) return;
     const name = escapeHtml(s.name);
@@ -196,7 +210,7 @@ function renderTimeChart(chart: TimeChart): string {
   });
 
   for (const e of chart.events) {
-    const x = n(timelineX(e.t, tMax));
+    const x = n(timelineX(e.t, tMax, tMin));
     const color = EVENT_COLORS[e.kind];
     const title = `${e.label} at ${formatSeconds(e.t)}${e.detail === undefined ? '' : `: ${e.detail}`}`;
     // Labels run down along their marker so events a second apart do not overprint each other.
@@ -221,27 +235,30 @@ function renderTimeChart(chart: TimeChart): string {
 
 export function renderRequestsChart(timeline: Timeline): string {
   const tMax = timelineEnd(timeline);
+  const tMin = timelineStart(timeline);
   const series: Series[] = [
     { name: 'ok', color: OK_COLOR, dash: '', width: 2.5, points: timeline.samples.map((s) => [s.t, s.okPerSecond]) },
     { name: 'failed', color: FAILED_COLOR, dash: '', width: 2.5, points: timeline.samples.map((s) => [s.t, s.failedPerSecond]) },
   ];
-  return renderTimeChart({ title: 'Requests per second: succeeded and failed', unit: 'requests/s', height: CHART.timelineHeight, tMax, series, events: timeline.events, stacked: false });
+  return renderTimeChart({ title: 'Requests per second: succeeded and failed', unit: 'requests/s', height: CHART.timelineHeight, tMin, tMax, series, events: timeline.events, stacked: false });
 }
 
 /** Stacked bands, so VMs with equal load stay visible and the top edge is the served total. */
 export function renderPerVmChart(timeline: Timeline): string {
   const tMax = timelineEnd(timeline);
+  const tMin = timelineStart(timeline);
   const series = timeline.vms.map((vm, i): Series => ({ name: vm, ...vmStyle(i), width: 1, points: timeline.samples.map((s) => [s.t, s.perVm[vm] ?? 0]) }));
-  return renderTimeChart({ title: 'Requests per second per VM (stacked)', unit: 'requests/s', height: CHART.timelineHeight, tMax, series, events: timeline.events, stacked: true });
+  return renderTimeChart({ title: 'Requests per second per VM (stacked)', unit: 'requests/s', height: CHART.timelineHeight, tMin, tMax, series, events: timeline.events, stacked: true });
 }
 
 export function renderConnectionsChart(timeline: Timeline): string {
   const tMax = timelineEnd(timeline);
+  const tMin = timelineStart(timeline);
   const series: Series[] = [
     { name: 'open', color: '#1f77b4', dash: '', width: 2, points: timeline.samples.map((s) => [s.t, s.openConnections]) },
     { name: 'broken', color: FAILED_COLOR, dash: '6 3', width: 2, points: timeline.samples.map((s) => [s.t, s.brokenConnections]) },
   ];
-  return renderTimeChart({ title: 'Long-lived connections', unit: 'connections', height: CHART.connectionsHeight, tMax, series, events: timeline.events, stacked: false });
+  return renderTimeChart({ title: 'Long-lived connections', unit: 'connections', height: CHART.connectionsHeight, tMin, tMax, series, events: timeline.events, stacked: false });
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[], numeric: readonly boolean[] = []): string {
