@@ -4,6 +4,7 @@
  * timestamps or paths of the machine: the same spec gives the same manifest.
  */
 import { createHash } from 'node:crypto';
+import { byCodeUnit } from '../core/order.ts';
 import type { P4Info } from '../p4-frontend/index.ts';
 import type { ProgramRole } from './render.ts';
 
@@ -64,7 +65,7 @@ export function buildManifest(input: ManifestInput): Manifest {
       sha256: createHash('sha256').update(content).digest('hex'),
       bytes: Buffer.byteLength(content, 'utf8'),
     }))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    .sort((a, b) => byCodeUnit(a.path, b.path));
   return {
     generator: 'p4lb',
     generatorVersion: input.generatorVersion,

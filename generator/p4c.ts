@@ -3,46 +3,14 @@
  * which version, and what it says. Used by the tests that compare our P4Info with p4c's.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { GenerateError } from './errors.ts';
+import { findTool } from './tools.ts';
 
 const run = promisify(execFile);
 
-/**
- * An external tool of the P4 toolchain (p4c, p4testgen, simple_switch_grpc): the path in its
- * environment variable, else the first `name` on `PATH`; undefined when there is none. A variable
- * that names no executable is an error, not a silent fallback.
- */
-export function findTool(envName: string, name: string, env: NodeJS.ProcessEnv): string | undefined {
-  const explicit = env[envName];
-  if (explicit !== undefined && explicit !== '') {
-    try {
-      accessSync(explicit, constants.X_OK);
-    } catch {
-      throw new GenerateError('GENERATE_TOOL_MISSING', `${envName}=${explicit} is not an executable file`, {
-        hint: `point ${envName} at ${name}, or unset it`,
-      });
-    }
-    return explicit;
-  }
-  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-/** p4c from `P4C`, else the first `p4c` on `PATH`; undefined when there is none. */
+/** p4c from `P4C`, else the first `p4c` on `PATH`; undefined when there is none; throws when `P4C` names no executable. */
 export function findP4c(env: NodeJS.ProcessEnv): string | undefined {
-  return findTool('P4C', 'p4c', env);
+  return findTool({ variable: 'P4C', command: 'p4c' }, env);
 }
 
 export interface P4cResult {

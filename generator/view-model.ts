@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { FLOW_KEY_FIELDS, FLOW_KEY_KINDS, FLOW_STATE_WAY1_SALT, type FlowKeyFieldName } from '../core/hash/flow-key.ts';
+import { byCodeUnit } from '../core/order.ts';
 import { TUNNEL_HEADER_BYTES, TUNNEL_HEADER_FIELDS } from '../core/packet/tunnel.ts';
 import { TUNNEL_OUTER_IPV4 } from '../core/packet/tunnel-packet.ts';
 import {
@@ -106,7 +107,7 @@ function runtimeTableSize(entries: number): number {
 export function specDigest(spec: LbSpec): string {
   const canonical = JSON.stringify(spec, (_key, value: unknown) =>
     value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => byCodeUnit(a, b)))
       : value,
   );
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;

@@ -3,6 +3,7 @@
  * field-number order, proto3 defaults (0, "", false, first enum value) left out, two-space
  * indentation, map entries sorted by key.
  */
+import { byCodeUnit } from '../core/order.ts';
 import type { P4Info, Preamble, TypeSpec } from './p4info.ts';
 
 /** A text-format message: an ordered list of fields. */
@@ -30,7 +31,7 @@ function typeSpec(t: TypeSpec): Field[] {
 }
 
 function sortedKeys<V>(m: ReadonlyMap<string, V>): string[] {
-  return [...m.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...m.keys()].sort(byCodeUnit);
 }
 
 /** Builds the field tree of a P4Info message in p4info.proto's field order. */

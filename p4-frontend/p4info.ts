@@ -4,6 +4,7 @@
  * the Jenkins one-at-a-time hash of the name (sorted names, linear probing on collision), aliases
  * as the shortest unique suffix, match-field and parameter ids 1, 2, 3 …
  */
+import { byCodeUnit } from '../core/order.ts';
 import type {
   ActionDecl, Annotation, CallExpr, ControlDecl, Declaration, Expression, HeaderDecl, Instantiation, Statement,
   TableDecl, TypeRef,
@@ -186,7 +187,7 @@ class SymbolTable {
   computeIds(): void {
     for (const kind of Object.keys(ID_PREFIX) as ObjectKind[]) {
       const pending = [...this.entries.values()].filter((e) => e.kind === kind && e.explicit === undefined);
-      pending.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      pending.sort((a, b) => byCodeUnit(a.name, b.name));
       const prefix = ID_PREFIX[kind] << 24;
       for (const e of pending) {
         const start = jenkinsOneAtATime(e.name) & 0xffffff;

@@ -3,9 +3,8 @@
  * for gRPC and Thrift, and a stop that always ends it (SIGTERM, then SIGKILL after a timeout).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { findTool } from '../../generator/tools.ts';
 import { Bmv2Error } from './errors.ts';
 
 export interface SwitchCommandOptions {
@@ -63,16 +62,7 @@ export function freeLoopbackPort(): Promise<number> {
 
 /** util-linux `setpriv` on PATH, which can make the switch die with the test process. */
 export function findSetpriv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    try {
-      accessSync(join(dir, 'setpriv'), constants.X_OK);
-      return join(dir, 'setpriv');
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findTool({ command: 'setpriv' }, env);
 }
 
 /**

@@ -1,10 +1,9 @@
 /**
  * Which targets a packet-test suite runs on: always the embedded interpreter; BMv2 when
- * simple_switch_grpc and p4c can be found. Finding them is separated from the file system
- * (`exists`) so that the decision is testable.
+ * simple_switch_grpc and p4c can be found (generator/tools.ts). Finding them is separated from the
+ * file system (`exists`) so that the decision is testable.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findTool, isExecutable, type ToolQuery } from '../../generator/tools.ts';
 import { Bmv2Target } from '../bmv2/bmv2-target.ts';
 import { EmbeddedTarget } from './embedded-target.ts';
 import type { PacketTestTarget } from './target.ts';
@@ -42,32 +41,18 @@ export interface Bmv2Tools {
   readonly p4c: string;
 }
 
-/** The executable named by `variable`, else `command` on PATH. */
-function locate(env: NodeJS.ProcessEnv, variable: string, command: string, exists: (path: string) => boolean): string | undefined {
-  const given = env[variable];
-  if (given !== undefined && given !== '') return exists(given) ? given : undefined;
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, command);
-    if (exists(candidate)) return candidate;
-  }
-  return undefined;
-}
+// BMv2 is optional: a variable naming a missing file means "not found", which the suites report.
+const SIMPLE_SWITCH_GRPC: ToolQuery = { variable: 'SIMPLE_SWITCH_GRPC', command: 'simple_switch_grpc', badVariable: 'not-found' };
+const P4C: ToolQuery = { variable: 'P4C', command: 'p4c', badVariable: 'not-found' };
 
 export function findBmv2(env: NodeJS.ProcessEnv, exists: (path: string) => boolean): Bmv2Tools | undefined {
-  const simpleSwitchGrpc = locate(env, 'SIMPLE_SWITCH_GRPC', 'simple_switch_grpc', exists);
-  const p4c = locate(env, 'P4C', 'p4c', exists);
+  const simpleSwitchGrpc = findTool(SIMPLE_SWITCH_GRPC, env, exists);
+  const p4c = findTool(P4C, env, exists);
   return simpleSwitchGrpc === undefined || p4c === undefined ? undefined : { simpleSwitchGrpc, p4c };
 }
 
-export function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The file-system `exists` of planTargets, re-exported for the suites and commands that find BMv2 here. */
+export { isExecutable };
 
 const EMBEDDED: TargetFactory = { name: 'embedded', capabilities: { clock: true, registers: true }, create: () => new EmbeddedTarget() };
 

@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { LbSpec, Vm } from '../../core/spec/schema.ts';
+import { byCodeUnit } from '../../core/order.ts';
 import { vmByName } from '../../core/spec/lookup.ts';
 import { E2eError } from './errors.ts';
 import type { SpawnedProcess } from './spawned-process.ts';
@@ -38,7 +39,7 @@ export function vmListenAddresses(spec: LbSpec, vm: Vm | string): ListenAddress[
     }
     add(v.privateIpv4, vip.healthCheck.port);
   }
-  return [...found.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+  return [...found.values()].sort((a, b) => byCodeUnit(a.address, b.address) || a.port - b.port);
 }
 
 export interface VmServer {

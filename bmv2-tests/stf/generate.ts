@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { findTool } from '../../generator/p4c.ts';
+import { findTool } from '../../generator/tools.ts';
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -50,7 +50,7 @@ async function generateFor(p4testgen: string, role: (typeof ROLES)[number]): Pro
 }
 
 async function main(): Promise<number> {
-  const p4testgen = findTool('P4TESTGEN', 'p4testgen', process.env);
+  const p4testgen = findTool({ variable: 'P4TESTGEN', command: 'p4testgen' }, process.env);
   if (p4testgen === undefined) {
     console.log('p4testgen not found (set P4TESTGEN): nothing generated; bmv2-tests/generated is left as it is');
     return 0;

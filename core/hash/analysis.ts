@@ -3,6 +3,7 @@
  * joins, and agreement between two gateways whose health views differ. Pure: the clock used for
  * the build time is injected.
  */
+import { byCodeUnit } from '../order.ts';
 import { HashError } from './errors.ts';
 import { buildSlotTable, type SlotTableAlgorithm } from './index.ts';
 import { countDifferences, countsPerBackend, type SlotTable, type WeightedBackend } from './slot-table.ts';
@@ -72,7 +73,7 @@ export function differingIndexes(a: number, b: number): number[] {
 }
 
 function sortedByName(backends: readonly WeightedBackend[]): WeightedBackend[] {
-  return [...backends].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  return [...backends].sort((x, y) => byCodeUnit(x.name, y.name));
 }
 
 export function analyzeTable(options: AnalyzeOptions): TableAnalysis {

@@ -3,6 +3,7 @@
  * types, input validation (canonical order, duplicates, weights) and helpers for both algorithms.
  */
 import { createHash } from 'node:crypto';
+import { byCodeUnit } from '../order.ts';
 import { HashError } from './errors.ts';
 
 export interface WeightedBackend {
@@ -41,7 +42,7 @@ export function checkSlots(slots: number): void {
 /** Sorts by name (JavaScript string order, i.e. UTF-16 code units) and validates. */
 export function canonicalBackends(backends: readonly WeightedBackend[]): CanonicalBackends {
   if (backends.length === 0) throw new HashError('HASH_NO_BACKENDS', 'a slot table needs at least one backend');
-  const sorted = [...backends].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = [...backends].sort((a, b) => byCodeUnit(a.name, b.name));
   const weights = new Uint32Array(sorted.length);
   let total = 0;
   sorted.forEach((b, i) => {

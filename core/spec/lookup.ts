@@ -4,6 +4,7 @@
  * or backend has the same number in the P4 tables, the controller's state and the tests.
  */
 import { P4lbError, didYouMean } from '../errors.ts';
+import { byCodeUnit } from '../order.ts';
 import type { Gateway, Host, LbSpec, Location, Vip, Vm } from './schema.ts';
 
 /** Id 0 means "no VIP" / "no backend" in the data plane (a table miss, an empty slot). */
@@ -18,7 +19,7 @@ export class SpecLookupError extends P4lbError {
 
 /** Code-unit order, not locale order: ids must not depend on the machine's locale. */
 function byName(a: { name: string }, b: { name: string }): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return byCodeUnit(a.name, b.name);
 }
 
 function idIn(kind: string, list: readonly { name: string }[], name: string): number {

@@ -4,6 +4,7 @@
  * share. The MAC itself is token.ts's; addresses are dotted text, 0.0.0.0 where a token leaves the
  * address open.
  */
+import { byCodeUnit } from '../order.ts';
 import { hostOfVm } from '../spec/lookup.ts';
 import type { Gateway, Host, LbSpec, Vip, Vm } from '../spec/schema.ts';
 import type { TokenFields } from './token.ts';
@@ -74,7 +75,7 @@ export function vmToVmTokenFields(spec: LbSpec, from: Vm, to: Vm, expiry: number
  */
 export function replyGatewayOf(spec: LbSpec, host: Host, usable: (gateway: Gateway) => boolean = () => true): Gateway {
   // Code-unit order, not locale order: every controller picks the same gateway.
-  const sorted = [...spec.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = [...spec.gateways].sort((a, b) => byCodeUnit(a.name, b.name));
   const up = sorted.filter(usable);
   const candidates = up.length > 0 ? up : sorted;
   return candidates.find((g) => host.location !== undefined && g.location === host.location) ?? candidates[0]!;

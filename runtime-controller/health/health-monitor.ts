@@ -4,6 +4,7 @@
  * monitor; sharing one is allowed, the API does not assume it.
  */
 import type { Logger } from 'pino';
+import { byCodeUnit } from '../../core/order.ts';
 import { vmsOfVip } from '../../core/spec/lookup.ts';
 import type { HealthCheck, LbSpec, Vip, Vm } from '../../core/spec/schema.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -57,14 +58,10 @@ export interface GatewayTransition extends HealthTransition {
 const targetKey = (vip: string, vm: string): string => `${vip}\u0000${vm}`;
 
 export function healthViewOf(gateway: string, targets: readonly TargetStatus[]): HealthView {
-  const sorted = [...targets].sort((a, b) => (a.vip === b.vip ? cmp(a.vm, b.vm) : cmp(a.vip, b.vip)));
+  const sorted = [...targets].sort((a, b) => byCodeUnit(a.vip, b.vip) || byCodeUnit(a.vm, b.vm));
   const byKey = new Map(sorted.map((t) => [targetKey(t.vip, t.vm), t.state]));
   const state = (vip: string, vm: string): HealthState => byKey.get(targetKey(vip, vm)) ?? 'unknown';
   return { gateway, state, isHealthy: (vip, vm) => state(vip, vm) === 'healthy', targets: sorted };
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export class HealthMonitor {

@@ -7,6 +7,7 @@
 import { canonicalScalar, entryKey, entryValue, type DefaultAction, type KeyValue, type TableEntry } from './entry.ts';
 import { LbError } from './errors.ts';
 import { GATEWAY_TABLE_ORDER, HOST_TABLE_ORDER } from './p4-names.ts';
+import { byCodeUnit } from '../../core/order.ts';
 
 export type EntryUpdate =
   | { readonly type: 'INSERT'; readonly entry: TableEntry }
@@ -47,7 +48,7 @@ function keyParts(v: KeyValue): SortPart[] {
 }
 
 function sortedNames(record: Readonly<Record<string, unknown>>): string[] {
-  return Object.keys(record).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.keys(record).sort(byCodeUnit);
 }
 
 /** Key fields by name, values numerically where they are numbers: slot 9 sorts before slot 10. */
@@ -225,7 +226,7 @@ export function diffEntries(installed: readonly TableEntry[], desired: readonly 
   const rank = (table: string) => ranks.get(table) ?? order.length;
   const haveByTable = groupByTable(installed);
   const wantByTable = groupByTable(desired);
-  const tables = [...new Set([...haveByTable.keys(), ...wantByTable.keys()])].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  const tables = [...new Set([...haveByTable.keys(), ...wantByTable.keys()])].sort((a, b) => rank(a) - rank(b) || byCodeUnit(a, b));
 
   const updates: EntryUpdate[] = [];
   const indexes: TableIndex[] = [];

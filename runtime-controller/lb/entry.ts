@@ -3,6 +3,7 @@
  * P4Runtime encoder (and the packet tests hand to a target): names, not ids; numbers, bigints
  * or text (dotted IPv4, colon MAC, 0x hex, decimal) for values.
  */
+import { byCodeUnit } from '../../core/order.ts';
 
 export type ScalarValue = bigint | number | string;
 
@@ -57,7 +58,7 @@ function canonicalKeyValue(v: KeyValue): string {
 }
 
 function sortedNames(record: Readonly<Record<string, unknown>>): string[] {
-  return Object.keys(record).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.keys(record).sort(byCodeUnit);
 }
 
 /** What identifies an entry in its table: the table, the key fields and the priority. */

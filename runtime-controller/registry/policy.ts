@@ -6,6 +6,7 @@
  * Pure: the rules come from the registry's SQLite store, the decisions from the spec and them.
  */
 import { didYouMean } from '../../core/errors.ts';
+import { byCodeUnit } from '../../core/order.ts';
 import type { LbSpec } from '../../core/spec/schema.ts';
 import { fieldError } from './errors.ts';
 
@@ -60,10 +61,6 @@ export interface TrafficPolicy {
   mayReachInternet(vm: string): boolean;
   /** Every ordered pair of distinct VMs that may talk, sorted by (from, to). */
   vmPairs(): readonly (readonly [from: string, to: string])[];
-}
-
-function byCodeUnit(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Checks one rule against the spec; errors name `path.from` / `path.to`. */

@@ -18,6 +18,7 @@
  *            inner dst B's address. Accepted in B's host's token_table; sent from A's host's
  *            peer_table entry for B's address (/32).
  */
+import { byCodeUnit } from '../../core/order.ts';
 import { backendId, gatewayByName, hostOfVm, vipId } from '../../core/spec/lookup.ts';
 import type { Host, LbSpec } from '../../core/spec/schema.ts';
 import { ANY_ADDRESS, replyGatewayOf, replyTokenFields, requestTokenFields, vmToVmTokenFields } from '../../core/token/conventions.ts';
@@ -185,10 +186,6 @@ export interface TokenPlanInput {
   readonly skewSeconds?: number;
   /** The gateway a host's VMs send Internet traffic through (default: replyGatewayOf). */
   readonly replyGateway?: (host: Host) => string;
-}
-
-function byCodeUnit(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Where the token fields come from: one definition, shared with the table computation. */
