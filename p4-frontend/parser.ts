@@ -27,6 +27,20 @@ const PRECEDENCE: Readonly<Record<string, number>> = {
   '<<': 8, '>>': 8, '++': 9, '+': 9, '-': 9, '|+|': 9, '|-|': 9, '*': 10, '/': 10, '%': 10,
 };
 
+/** `keyword Name<T>(params)`, parsed; `start` is the keyword. */
+interface BlockHeader {
+  readonly start: Token;
+  readonly name: Token;
+  readonly typeParams: string[];
+  readonly params: Param[];
+}
+
+/** A parser or control declaration: the header's fields, constructor parameters, and its body's. */
+type BlockDecl<K extends 'parser' | 'control', B> = {
+  readonly kind: K; readonly span: Span; readonly name: string; readonly annotations: Annotation[];
+  readonly typeParams: string[]; readonly params: Param[]; readonly ctorParams: Param[];
+} & B;
+
 const BASE_TYPE_KEYWORDS = new Set(['bit', 'int', 'varbit', 'bool', 'string', 'void', 'error']);
 
 function join(a: Span, b: Span): Span {
@@ -324,27 +338,48 @@ class Parser {
     return params;
   }
 
-  private parseBlockType(annotations: Annotation[], kind: BlockTypeDecl['kind']): BlockTypeDecl {
+  /**
+   * `keyword Name<T>(params)`, the header that parser, control and package declarations share;
+   * `rest` parses what follows with the type parameters in scope (casts and generic calls need them).
+   */
+  private parseBlockHeader<T>(rest: (header: BlockHeader) => T): T {
     const start = this.next();
     const name = this.expectName();
     this.typeNames.add(name.text);
     const typeParams = this.parseTypeParams();
-    const params = this.withTypeParams(typeParams, () => this.parseParams());
+    return this.withTypeParams(typeParams, () => rest({ start, name, typeParams, params: this.parseParams() }));
+  }
+
+  /** `package P<H>(...);`, or `parser`/`control` declared as a type only. */
+  private parseBlockType(annotations: Annotation[], kind: BlockTypeDecl['kind']): BlockTypeDecl {
+    return this.parseBlockHeader((h) => this.finishBlockType(annotations, kind, h));
+  }
+
+  private finishBlockType(annotations: Annotation[], kind: BlockTypeDecl['kind'], h: BlockHeader): BlockTypeDecl {
     this.expect(';');
-    return { kind, span: this.spanFrom(start), name: name.text, annotations, typeParams, params };
+    return { kind, span: this.spanFrom(h.start), name: h.name.text, annotations, typeParams: h.typeParams, params: h.params };
+  }
+
+  /**
+   * A parser or control: the shared header, then `;` (a type only) or optional constructor
+   * parameters and `{ ... }`, whose contents `parseBody` reads up to and including the `}`.
+   */
+  private parseBlockDecl<K extends 'parser' | 'control', B extends object>(
+    annotations: Annotation[], kind: K, parseBody: (name: Token) => B,
+  ): BlockDecl<K, B> | BlockTypeDecl {
+    return this.parseBlockHeader((h) => {
+      if (this.is(';')) return this.finishBlockType(annotations, `${kind}Type`, h);
+      const ctorParams = this.is('(') ? this.parseParams() : [];
+      this.expect('{');
+      const body = parseBody(h.name);
+      return {
+        kind, span: this.spanFrom(h.start), name: h.name.text, annotations, typeParams: h.typeParams, params: h.params, ctorParams, ...body,
+      };
+    });
   }
 
   private parseParser(annotations: Annotation[]): ParserDecl | BlockTypeDecl {
-    const start = this.peek();
-    if (this.is(';', 1 + this.headerLength())) return this.parseBlockType(annotations, 'parserType');
-    this.expect('parser');
-    const name = this.expectName();
-    this.typeNames.add(name.text);
-    const typeParams = this.parseTypeParams();
-    return this.withTypeParams(typeParams, () => {
-      const params = this.parseParams();
-      const ctorParams = this.is('(') ? this.parseParams() : [];
-      this.expect('{');
+    return this.parseBlockDecl(annotations, 'parser', () => {
       const locals: Statement[] = [];
       const states: ParserState[] = [];
       while (!this.accept('}')) {
@@ -352,22 +387,8 @@ class Parser {
         if (this.is('state')) states.push(this.parseState(la));
         else locals.push(this.parseLocalDeclaration(la));
       }
-      return { kind: 'parser', span: this.spanFrom(start), name: name.text, annotations, typeParams, params, ctorParams, locals, states };
+      return { locals, states };
     });
-  }
-
-  /** Tokens from the keyword to the closing `)` of the parameter list (to spot `parser P(...);`). */
-  private headerLength(): number {
-    let i = 1;
-    while (this.peek(i).kind !== 'eof' && !this.is('(', i)) i++;
-    let depth = 0;
-    for (;;) {
-      const t = this.peek(i);
-      if (t.kind === 'eof') return i;
-      if (t.text === '(') depth++;
-      if (t.text === ')') { depth--; if (depth === 0) return i; }
-      i++;
-    }
   }
 
   private parseState(annotations: Annotation[]): ParserState {
@@ -453,16 +474,7 @@ class Parser {
   }
 
   private parseControl(annotations: Annotation[]): ControlDecl | BlockTypeDecl {
-    const start = this.peek();
-    if (this.is(';', 1 + this.headerLength())) return this.parseBlockType(annotations, 'controlType');
-    this.expect('control');
-    const name = this.expectName();
-    this.typeNames.add(name.text);
-    const typeParams = this.parseTypeParams();
-    return this.withTypeParams(typeParams, () => {
-      const params = this.parseParams();
-      const ctorParams = this.is('(') ? this.parseParams() : [];
-      this.expect('{');
+    return this.parseBlockDecl(annotations, 'control', (name) => {
       const locals: ControlDecl['locals'][number][] = [];
       let apply: BlockStmt | undefined;
       while (!this.accept('}')) {
@@ -482,7 +494,7 @@ class Parser {
         }
       }
       if (apply === undefined) return this.fail(`control ${name.text} has no apply block`, name);
-      return { kind: 'control', span: this.spanFrom(start), name: name.text, annotations, typeParams, params, ctorParams, locals, apply };
+      return { locals, apply };
     });
   }
 
