@@ -9,12 +9,14 @@ p4lb_drops_total{switch="gw-east",reason="expired_token"} 1
 p4lb_convergence_seconds_bucket{gateway="gw-east",le="+Inf"} 4
 p4lb_up 1 1700000000000
 p4lb_odd{note="a \\"quoted\\", comma\\nline"} NaN
+nodejs_eventloop_lag_seconds Nan
 `;
 
 describe('parseMetrics', () => {
   it('reads names, labels (with escapes) and values, skipping comments', () => {
     const samples = parseMetrics(TEXT);
-    expect(samples).toHaveLength(6);
+    expect(samples).toHaveLength(7);
+    expect(samples[6]!.value).toBeNaN();
     expect(samples[0]).toEqual({ name: 'p4lb_drops_total', labels: { switch: 'host-a', reason: 'bad_token' }, value: 3 });
     expect(samples[3]!.labels.le).toBe('+Inf');
     expect(samples[4]).toEqual({ name: 'p4lb_up', labels: {}, value: 1 });

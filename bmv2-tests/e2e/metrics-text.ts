@@ -17,10 +17,12 @@ function unescapeLabel(text: string): string {
   return text.replace(/\\(["\\n])/g, (_m, c: string) => (c === 'n' ? '\n' : c));
 }
 
+/** Prometheus reads the special values case-insensitively (prom-client writes NaN as "Nan"). */
 function parseValue(text: string, line: number): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  const lower = text.toLowerCase();
+  if (lower === '+inf' || lower === 'inf') return Infinity;
+  if (lower === '-inf') return -Infinity;
+  if (lower === 'nan') return NaN;
   const value = Number(text);
   if (text === '' || Number.isNaN(value)) throw new E2eError('E2E_BAD_METRICS', `metrics line ${line}: '${text}' is not a number`);
   return value;
