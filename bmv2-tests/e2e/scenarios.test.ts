@@ -82,7 +82,7 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
   it('2. affinity: one connection, and new connections reusing one 5-tuple, always reach the same VM', async () => {
     const hold = startHold(sys.topology, 'client1', { target: API, connections: 8, intervalMs: 100, durationMs: 3000 });
     const held = await hold.result;
-    expect(held).toMatchObject({ broken: 0, vmChanges: 0, failedRequests: 0 });
+    expect(held, JSON.stringify(held.brokenDetails)).toMatchObject({ broken: 0, vmChanges: 0, failedRequests: 0 });
     expect(held.requests).toBeGreaterThanOrEqual(8 * 20);
     for (const [address, port] of [[API, 40_111], [WEB, 40_112]] as const) {
       const same = await runBurst(sys.topology, 'client0', { target: address, count: 15, concurrency: 1, localPort: port });
@@ -93,7 +93,7 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
 
   it('4. VM failure: health checks remove it on every gateway, new connections avoid it, other connections never break; it comes back', async () => {
     const failing = 'vm-a2';
-    const hold = startHold(sys.topology, 'client1', { target: API, connections: 40, intervalMs: 250, durationMs: 60_000 });
+    const hold = startHold(sys.topology, 'client1', { target: API, connections: 40, intervalMs: 250, durationMs: 60_000, requestTimeoutMs: 5000 });
     await hold.ready();
     await sys.stopVm(failing);
     const removalMs = await sys.until(() => removedEverywhere(failing), 10_000, `${failing} removed on every gateway`);
@@ -216,7 +216,7 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
 
   it('8. drain: a drained VM gets no new connections, and its existing connections finish normally', async () => {
     const drained = 'vm-b2';
-    const hold = startHold(sys.topology, 'client1', { target: API, connections: 40, intervalMs: 250, durationMs: 60_000 });
+    const hold = startHold(sys.topology, 'client1', { target: API, connections: 40, intervalMs: 250, durationMs: 60_000, requestTimeoutMs: 5000 });
     const ready = await hold.ready();
     expect(ready.byVm[drained]).toBeGreaterThan(0);
     await sys.api.drain(drained);
@@ -228,7 +228,7 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
         expect(result.byVm[drained]).toBeUndefined();
       }
       const finished = await hold.finish();
-      expect(finished).toMatchObject({ broken: 0, vmChanges: 0, failedRequests: 0 });
+      expect(finished, JSON.stringify(finished.brokenDetails)).toMatchObject({ broken: 0, vmChanges: 0, failedRequests: 0 });
       expect(finished.finished).toBe(40);
     } finally {
       await sys.api.undrain(drained);
@@ -245,7 +245,7 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
     await new Promise((r) => setTimeout(r, 5000));
     const result = await hold.finish();
     expect(result.requests - requestsBefore).toBeGreaterThan(200 * 5);
-    expect(result).toMatchObject({ connections: 200, broken: 0, vmChanges: 0 });
+    expect(result, JSON.stringify(result.brokenDetails)).toMatchObject({ connections: 200, broken: 0, vmChanges: 0 });
     const after = await runBurst(sys.topology, 'client1', { target: API, count: 100, concurrency: 8 });
     expect(after.failed).toBe(0);
   }, 180_000);

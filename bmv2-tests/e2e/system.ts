@@ -72,6 +72,12 @@ export interface SystemOptions {
   readonly metricsPollMs?: number;
 }
 
+/**
+ * Idle keep-alive connections stay open 15 s, as a web server's would (Node's default is 5 s): a
+ * client whose timer runs late on a loaded machine must not find its connection closed.
+ */
+const VM_SERVER_OPTIONS = { keepAliveMs: 15_000 } as const;
+
 /** BMv2's Thrift runtime port of the k-th switch (each BMv2 needs its own in the shared namespace). */
 export const BMV2_THRIFT_BASE_PORT = 9090;
 
@@ -123,7 +129,7 @@ export class RunningSystem {
 
   async startVm(vm: string): Promise<void> {
     if (this.vmServers.has(vm)) throw new E2eError('E2E_SERVER_FAILED', `VM ${vm}'s server already runs`);
-    const server = await startVmServer(this.topology, this.spec, vm);
+    const server = await startVmServer(this.topology, this.spec, vm, VM_SERVER_OPTIONS);
     if (server !== undefined) this.vmServers.set(vm, server);
   }
 
@@ -258,7 +264,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     if (topology.layout.management === undefined) throw new E2eError('E2E_PLAN_INVALID', 'the system needs its switches in a namespace');
     for (const warning of topology.warnings) progress(`warning: ${warning}`);
     progress('starting the VM servers');
-    const servers = await startVmServers(topology, spec);
+    const servers = await startVmServers(topology, spec, VM_SERVER_OPTIONS);
     for (const [vm, server] of servers.servers) system.vmServers.set(vm, server);
 
     const names = [...spec.gateways.map((g) => g.name), ...spec.hosts.map((h) => h.name)];

@@ -58,6 +58,8 @@ export interface VmServerOptions {
   readonly readyTimeoutMs?: number;
   /** The servers end by themselves after this long (default: the script's 10 minutes). */
   readonly lifetimeMs?: number;
+  /** How long a server keeps an idle keep-alive connection (default: the script's 1 s). */
+  readonly keepAliveMs?: number;
 }
 
 /** Starts one VM's server (undefined when the VM serves nothing: UDP only); resolves when it is ready. */
@@ -67,6 +69,7 @@ export async function startVmServer(topology: Topology, spec: LbSpec, vm: Vm | s
   if (listen.length === 0) return undefined;
   const args = [VM_SERVER_SCRIPT, '--name', v.name, ...listen.flatMap((l) => ['--listen', `${l.address}:${l.port}`])];
   if (options.lifetimeMs !== undefined) args.push('--lifetime-ms', String(options.lifetimeMs));
+  if (options.keepAliveMs !== undefined) args.push('--keep-alive-ms', String(options.keepAliveMs));
   const child = topology.spawn(topology.vm(v.name).netns, process.execPath, args);
   try {
     await child.waitForOutput(/^ready /m, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
