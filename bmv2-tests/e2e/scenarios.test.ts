@@ -217,6 +217,7 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
   it('8. drain: a drained VM gets no new connections, and its existing connections finish normally', async () => {
     const drained = 'vm-b2';
     const hold = startHold(sys.topology, 'client1', { target: API, connections: 40, intervalMs: 250, durationMs: 60_000, requestTimeoutMs: 5000 });
+    const flapsBefore = await sys.metric('p4lb_health_transitions_total', { to: 'unhealthy' });
     const ready = await hold.ready();
     expect(ready.byVm[drained]).toBeGreaterThan(0);
     await sys.api.drain(drained);
@@ -228,7 +229,8 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
         expect(result.byVm[drained]).toBeUndefined();
       }
       const finished = await hold.finish();
-      expect(finished, JSON.stringify(finished.brokenDetails)).toMatchObject({ broken: 0, vmChanges: 0, failedRequests: 0 });
+      const flaps = (await sys.metric('p4lb_health_transitions_total', { to: 'unhealthy' })) - flapsBefore;
+      expect(finished, `${JSON.stringify(finished.brokenDetails)}; health checks that failed meanwhile: ${flaps}`).toMatchObject({ broken: 0, vmChanges: 0, failedRequests: 0 });
       expect(finished.finished).toBe(40);
     } finally {
       await sys.api.undrain(drained);
@@ -239,13 +241,15 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
   it('3. gateway loss (last): 200 long-lived connections keep working when a gateway goes down', async () => {
     const hold = startHold(sys.topology, 'client0', { target: API, connections: 200, intervalMs: 400, durationMs: 90_000, requestTimeoutMs: 5000 });
     await hold.ready();
+    const flapsBefore = await sys.metric('p4lb_health_transitions_total', { to: 'unhealthy' });
     const requestsBefore = hold.latest()?.requests ?? 0;
     await sys.loseGateway('gw-west');
     // Enough time for every connection to make several requests through gw-east alone.
     await new Promise((r) => setTimeout(r, 5000));
     const result = await hold.finish();
     expect(result.requests - requestsBefore).toBeGreaterThan(200 * 5);
-    expect(result, JSON.stringify(result.brokenDetails)).toMatchObject({ connections: 200, broken: 0, vmChanges: 0 });
+    const flaps = (await sys.metric('p4lb_health_transitions_total', { to: 'unhealthy' })) - flapsBefore;
+    expect(result, `${JSON.stringify(result.brokenDetails)}; health checks that failed meanwhile: ${flaps}`).toMatchObject({ connections: 200, broken: 0, vmChanges: 0 });
     const after = await runBurst(sys.topology, 'client1', { target: API, count: 100, concurrency: 8 });
     expect(after.failed).toBe(0);
   }, 180_000);
