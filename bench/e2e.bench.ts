@@ -9,7 +9,7 @@
  * and ethtool; otherwise every case is skipped with the reason.
  */
 import { readFileSync } from 'node:fs';
-import { findBmv2, isExecutable } from '../bmv2-tests/dsl/runner.ts';
+import { findBmv2 } from '../bmv2-tests/dsl/runner.ts';
 import { hasEthtool } from '../bmv2-tests/e2e/run.ts';
 import { EXAMPLE_SPEC_FILE, startSystem, type RunningSystem, type SystemTarget } from '../bmv2-tests/e2e/system.ts';
 import { topologySupport } from '../bmv2-tests/e2e/topology.ts';
@@ -28,7 +28,7 @@ const support = await topologySupport();
 if (!support.ok) skipped.push(`end to end: ${support.reason}`);
 else if (!(await hasEthtool())) skipped.push('end to end: ethtool is not installed');
 else {
-  const bmv2 = findBmv2(process.env, isExecutable);
+  const bmv2 = findBmv2(process.env);
   if (bmv2 === undefined) skipped.push('end to end on BMv2: not found (set SIMPLE_SWITCH_GRPC and P4C)');
   const specText = readFileSync(EXAMPLE_SPEC_FILE, 'utf8');
   const targets: SystemTarget[] = bmv2 === undefined ? ['embedded'] : ['embedded', 'bmv2'];

@@ -15,7 +15,7 @@ import { InterfacePort } from '../target/ports/interface-port.ts';
 import { packetAddonAvailability } from '../target/ports/packet-addon.ts';
 import type { V1ModelSwitch } from '../target/interpreter/switch.ts';
 import { Bmv2Target } from '../bmv2-tests/bmv2/bmv2-target.ts';
-import { findBmv2, isExecutable } from '../bmv2-tests/dsl/runner.ts';
+import { findBmv2 } from '../bmv2-tests/dsl/runner.ts';
 import type { BenchCase, BenchSuite } from './harness.ts';
 
 const BATCH = 1000;
@@ -139,7 +139,7 @@ if (vethProblem !== undefined) {
 }
 
 // ------------------------------------------------------------------ BMv2, the reference
-const bmv2 = findBmv2(process.env, isExecutable);
+const bmv2 = findBmv2(process.env);
 if (bmv2 === undefined) {
   skipped.push('BMv2 gateway: BMv2 not found (set SIMPLE_SWITCH_GRPC and P4C)');
 } else {

@@ -6,11 +6,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32 } from '../../core/hash/index.ts';
 import { PacketTest } from '../dsl/packet-test.ts';
-import { findBmv2, isExecutable } from '../dsl/runner.ts';
+import { findBmv2 } from '../dsl/runner.ts';
 import { Bmv2Target } from './bmv2-target.ts';
 
 const MINI = readFileSync(new URL('../conformance/mini/mini.p4', import.meta.url), 'utf8');
-const tools = findBmv2(process.env, isExecutable);
+const tools = findBmv2(process.env);
 const title = tools === undefined ? 'Bmv2Target: BMv2 not found (set SIMPLE_SWITCH_GRPC and P4C): embedded target only' : 'Bmv2Target on simple_switch_grpc';
 
 const DST = '02:00:00:00:00:02';

@@ -45,14 +45,13 @@ export interface Bmv2Tools {
 const SIMPLE_SWITCH_GRPC: ToolQuery = { variable: 'SIMPLE_SWITCH_GRPC', command: 'simple_switch_grpc', badVariable: 'not-found' };
 const P4C: ToolQuery = { variable: 'P4C', command: 'p4c', badVariable: 'not-found' };
 
-export function findBmv2(env: NodeJS.ProcessEnv, exists: (path: string) => boolean): Bmv2Tools | undefined {
+export function findBmv2(env: NodeJS.ProcessEnv = process.env, exists: (path: string) => boolean = isExecutable): Bmv2Tools | undefined {
   const simpleSwitchGrpc = findTool(SIMPLE_SWITCH_GRPC, env, exists);
   const p4c = findTool(P4C, env, exists);
   return simpleSwitchGrpc === undefined || p4c === undefined ? undefined : { simpleSwitchGrpc, p4c };
 }
 
 /** The file-system `exists` of planTargets, re-exported for the suites and commands that find BMv2 here. */
-export { isExecutable };
 
 const EMBEDDED: TargetFactory = { name: 'embedded', capabilities: { clock: true, registers: true }, create: () => new EmbeddedTarget() };
 

@@ -12,7 +12,7 @@ import { InterfacePort } from '../../target/ports/interface-port.ts';
 import { decodeEthernet, ETHERTYPE_IPV4 } from '../../core/packet/ethernet.ts';
 import { decodeIpv4 } from '../../core/packet/ipv4.ts';
 import type { VipsReply } from '../../runtime-controller/api/client.ts';
-import { findBmv2, isExecutable } from '../dsl/runner.ts';
+import { findBmv2 } from '../dsl/runner.ts';
 import { hasEthtool } from './run.ts';
 import { E2E_HEALTH, e2eSpecText, EXAMPLE_SPEC_FILE, startSystem, type RunningSystem, type SystemTarget } from './system.ts';
 import { topologySupport } from './topology.ts';
@@ -27,7 +27,7 @@ const REMOVAL_BUDGET_MS = E2E_HEALTH.intervalMs * E2E_HEALTH.fall + 1000;
 
 const support = await topologySupport();
 const skipReason = !support.ok ? support.reason : !(await hasEthtool()) ? 'ethtool is not installed (TCP through software switches needs offloads off)' : undefined;
-const bmv2 = findBmv2(process.env, isExecutable);
+const bmv2 = findBmv2(process.env);
 const targets: SystemTarget[] = bmv2 === undefined ? ['embedded'] : ['embedded', 'bmv2'];
 if (skipReason !== undefined) console.warn(`end-to-end scenarios skipped: ${skipReason}`);
 else if (bmv2 === undefined) console.warn('end-to-end scenarios: BMv2 not found (SIMPLE_SWITCH_GRPC and P4C): embedded target only');

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileP4 } from '../../p4-frontend/index.ts';
 import { openBmv2Stf, stfPorts, vethProblem, type Bmv2StfRunner } from '../bmv2/stf-bmv2.ts';
-import { findBmv2, isExecutable } from '../dsl/runner.ts';
+import { findBmv2 } from '../dsl/runner.ts';
 import { parseStf } from './parser.ts';
 import { resolveName, runStf } from './runner.ts';
 
@@ -99,7 +99,7 @@ describe('p4testgen tests of the generated example programs (bmv2-tests/generate
 
 // The same corpus on BMv2 when simple_switch_grpc and p4c are found: one switch a program, each
 // file on a freshly pushed pipeline, outputs matched by content within a port.
-const bmv2 = findBmv2(process.env, isExecutable);
+const bmv2 = findBmv2(process.env);
 
 describe('STF conformance corpus on BMv2', () => {
   if (bmv2 === undefined) {

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { compileP4 } from '../../p4-frontend/index.ts';
 import { openBmv2Stf, stfPorts } from '../../bmv2-tests/bmv2/stf-bmv2.ts';
-import { findBmv2, isExecutable } from '../../bmv2-tests/dsl/runner.ts';
+import { findBmv2 } from '../../bmv2-tests/dsl/runner.ts';
 import type { StfFile } from '../../bmv2-tests/stf/model.ts';
 import { parseStf } from '../../bmv2-tests/stf/parser.ts';
 import { runStf, type StfRunResult } from '../../bmv2-tests/stf/runner.ts';
@@ -33,7 +33,7 @@ function report(io: StfIo, file: string, result: StfRunResult): void {
 }
 
 async function runOnBmv2(programFile: string, files: readonly { path: string; stf: StfFile }[], env: NodeJS.ProcessEnv, io: StfIo): Promise<StfRunResult[] | undefined> {
-  const tools = findBmv2(env, isExecutable);
+  const tools = findBmv2(env);
   if (tools === undefined) {
     io.write('error: BMv2 not found (set SIMPLE_SWITCH_GRPC and P4C, or put simple_switch_grpc and p4c on PATH): cannot run --target bmv2\n');
     return undefined;

@@ -7,7 +7,8 @@
  * what is left if the test worker dies first.
  */
 import { connect } from 'node:net';
-import { findBmv2, isExecutable, type Bmv2Tools } from '../../bmv2-tests/dsl/runner.ts';
+import { findBmv2, type Bmv2Tools } from '../../bmv2-tests/dsl/runner.ts';
+import { isExecutable } from '../../generator/tools.ts';
 import { freeLoopbackPort, hasThrift, simpleSwitchArgs, SwitchProcess } from '../../bmv2-tests/bmv2/switch-process.ts';
 import { createVethPair, removeStaleVethPairs, removeVethPair, vethPairNames, type VethPair } from '../../bmv2-tests/bmv2/veth.ts';
 import { InterfacePort } from '../../target/ports/interface-port.ts';
