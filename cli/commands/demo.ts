@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { P4lbError } from '../../core/errors.ts';
 import { hasEthtool } from '../../bmv2-tests/e2e/run.ts';
-import { topologySupport } from '../../bmv2-tests/e2e/topology.ts';
+import { topologySupport, type TopologySupport } from '../../bmv2-tests/e2e/topology.ts';
 import { findBmv2 } from '../../bmv2-tests/dsl/runner.ts';
 import { isExecutable } from '../../generator/tools.ts';
 import type { Bmv2Tools, SystemTarget } from '../../bmv2-tests/e2e/system.ts';
@@ -41,17 +41,17 @@ export function chooseTarget(requested: DemoOptions['target'], env: NodeJS.Proce
   return { target: 'bmv2', bmv2 };
 }
 
-export async function runDemo(options: DemoOptions, io: DemoIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runDemo(options: DemoOptions, io: DemoIo, env: NodeJS.ProcessEnv = process.env, support: () => Promise<TopologySupport> = topologySupport): Promise<number> {
   const checked = await runCheck(options.spec);
   if (!checked.ok) {
     io.write(`${options.spec} is not valid:\n${checked.diagnostics.map((d) => `  ${d.text}`).join('\n')}\n`);
     return 1;
   }
   io.write(`${summaryLine(checked)}\n`);
-  const support = await topologySupport();
-  if (!support.ok) {
+  const supported = await support();
+  if (!supported.ok) {
     io.write(
-      `The demo builds its deployment in Linux network namespaces and cannot here: ${support.reason}.\n` +
+      `The demo builds its deployment in Linux network namespaces and cannot here: ${supported.reason}.\n` +
         'Run it as root (for example `sudo npm run demo`). Without root, `npx p4lb analyze --spec <file>` shows the\n' +
         'slot tables and `npm test` runs every test that needs no namespaces.\n',
     );
