@@ -17,7 +17,7 @@ import type { SwitchClient } from '../client/switch-client.ts';
 import { HealthMonitor, systemClock, type Clock, type EndpointResolver, type GatewayTransition, type HealthState, type Prober } from '../health/index.ts';
 import {
   diffDefaults, diffEntries, gatewayView, GATEWAY_P4, GATEWAY_TABLE_ORDER, HOST_P4, HOST_TABLE_ORDER,
-  type EntryUpdate, type GatewayTables, type LbAlarm,
+  type EntryUpdate, type GatewayTables, type GatewayTablesSummary, type LbAlarm,
 } from '../lb/index.ts';
 import { compilePolicy, openRegistry, planTokens, type IssuedToken, type Registry, type TokenPlan, type TokenRef, type TokenState } from '../registry/index.ts';
 import type { UpdateValue } from '../schema/entities.ts';
@@ -97,8 +97,11 @@ interface SwitchRuntime {
   readonly connection: SwitchConnection;
   /** What the switch holds as far as we know: set by a reconcile or an acknowledged write, cleared on doubt. */
   installed: SwitchTables | undefined;
-  /** The gateway's last computed tables (kept-last needs them). */
-  tables: GatewayTables | undefined;
+  /**
+   * The gateway's last computed tables (kept-last needs them), without their entry list: the
+   * entries are in `installed` (merged with the token plan), one list of ~131,000 is enough.
+   */
+  tables: GatewayTablesSummary | undefined;
   alarms: readonly LbAlarm[];
   monitor: HealthMonitor | undefined;
   queue: Promise<void>;
@@ -168,6 +171,10 @@ function updateValues(updates: readonly EntryUpdate[], defaults: SwitchTables['d
   });
   for (const d of defaults) out.push({ type: 'modify', entity: { kind: 'tableEntry', value: { table: d.table, isDefaultAction: true, action: d.action, params: d.params } } });
   return out;
+}
+
+function summaryOf(t: GatewayTables): GatewayTablesSummary {
+  return { gateway: t.gateway, defaults: t.defaults, vips: t.vips, alarms: t.alarms };
 }
 
 function message(error: unknown): string {
@@ -375,7 +382,7 @@ export class Controller {
       plan,
       ...(rt.tables === undefined ? {} : { previous: rt.tables }),
     });
-    rt.tables = tables;
+    rt.tables = summaryOf(tables);
     this.noteAlarms(rt, tables.alarms);
     return desired;
   }
@@ -674,8 +681,8 @@ export class Controller {
     await Promise.all([...this.switches.values()].map((s) => s.queue));
   }
 
-  /** The gateway's last computed tables (what lb gave), or undefined before the first computation. */
-  gatewayTables(gateway: string): GatewayTables | undefined {
+  /** The gateway's last computed tables (what lb gave, but for the entry list), or undefined before the first computation. */
+  gatewayTables(gateway: string): GatewayTablesSummary | undefined {
     return this.runtime(gateway, 'gateway').tables;
   }
 

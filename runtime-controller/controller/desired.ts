@@ -5,7 +5,7 @@
  */
 import {
   computeGatewayTables, computeHostTables, entryKey, GATEWAY_ACTIONS, GATEWAY_P4, HOST_ACTIONS, HOST_P4,
-  type DefaultAction, type GatewayTables, type GatewayView, type TableEntry, type TokenKeys,
+  type DefaultAction, type GatewayTables, type GatewayTablesSummary, type GatewayView, type TableEntry, type TokenKeys,
 } from '../lb/index.ts';
 import { generationTimes, sendingGeneration, type PlannedTokenEntry, type TokenPlan } from '../registry/tokens.ts';
 import type { DesiredState } from '../switch/reconcile.ts';
@@ -76,7 +76,7 @@ export interface GatewayDesiredInput {
   readonly view: GatewayView;
   readonly keys: TokenKeys;
   readonly plan: TokenPlan;
-  readonly previous?: GatewayTables;
+  readonly previous?: GatewayTablesSummary;
 }
 
 /** A gateway's tables (with VIP status and alarms) and the entries to install. */

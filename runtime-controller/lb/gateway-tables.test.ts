@@ -143,4 +143,23 @@ describe('gateways compute independently', () => {
       { numRuns: 40 },
     );
   });
+
+  it('two gateways with one view share their slot entry objects, also after a change built on each one\'s previous tables', () => {
+    const one = fixtureSpec({ vms: [{ location: 'east' }, { location: 'east' }, { location: 'east', weight: 2 }], gateways: ['east', 'east'], slots: 512 });
+    const slots = (t: GatewayTables) => ofTable(t, GATEWAY_P4.slotTable);
+    const a = tables(one, 'gw-0', ALL_HEALTHY);
+    const b = tables(one, 'gw-1', ALL_HEALTHY);
+    expect(slots(b).every((e, i) => e === slots(a)[i])).toBe(true);
+    const drained = gatewayView(ALL_HEALTHY, ['vm-1']);
+    const a2 = tables(one, 'gw-0', drained, a);
+    const b2 = tables(one, 'gw-1', drained, b);
+    expect(slots(b2).every((e, i) => e === slots(a2)[i])).toBe(true);
+    // Slots that kept their backend keep their entry object from the round before.
+    const stayed = slots(a2).filter((e, i) => e.params.backend_id === slots(a)[i]!.params.backend_id);
+    expect(stayed.length).toBeGreaterThan(0);
+    expect(slots(a2).filter((e, i) => e === slots(a)[i])).toHaveLength(stayed.length);
+    // A gateway whose view differs computes its own entries.
+    const c = tables(one, 'gw-1', down('vm-0'), b2);
+    expect(new Set(slots(c).map((e) => e.params.backend_id))).toEqual(new Set([backendId(one, 'vm-1'), backendId(one, 'vm-2')]));
+  });
 });

@@ -58,6 +58,9 @@ export interface GatewayTables {
   readonly alarms: readonly LbAlarm[];
 }
 
+/** A gateway's tables without the entry list: what a caller keeps between rounds (the entries live on as what it wrote). */
+export type GatewayTablesSummary = Omit<GatewayTables, 'entries'>;
+
 export interface GatewayTablesOptions {
   readonly spec: LbSpec;
   readonly gateway: string;
@@ -69,8 +72,11 @@ export interface GatewayTablesOptions {
   readonly publicNextHopMac?: string;
   /** Source MAC on the public side; the spec has none, so the underlay MAC by default. */
   readonly publicMac?: string;
-  /** The last result for this gateway: its tables are kept for VIPs with nothing to select, and reused when unchanged. */
-  readonly previous?: GatewayTables;
+  /**
+   * The last result for this gateway (only its `vips` are read): its tables are kept for VIPs
+   * with nothing to select, and reused when unchanged.
+   */
+  readonly previous?: GatewayTablesSummary;
 }
 
 /** The consistent-hash table over `vms` with their spec weights. */
@@ -84,28 +90,88 @@ export function slotTableKey(vip: Vip, vms: readonly Vm[]): string {
   return `${vip.algorithm}/${vip.slots}/${backends.join(',')}`;
 }
 
+interface SlotEntryList {
+  readonly vipId: number;
+  readonly ids: readonly number[];
+  readonly owner: Uint32Array;
+  readonly entries: readonly TableEntry[];
+}
+
 /**
  * The slot entries of each slot table already turned into entries, with the ids they were made
  * with: a table reused from the previous round gives back the very same entry objects, which the
  * diff recognises by identity without comparing 65,536 entries field by field.
  */
-const slotEntryCache = new WeakMap<SlotTable, { readonly vipId: number; readonly ids: readonly number[]; readonly entries: readonly TableEntry[] }>();
+const slotEntryCache = new WeakMap<SlotTable, SlotEntryList>();
+
+/**
+ * The same lists by VIP id and backend ids, weakly held: gateways with one view of a VIP build
+ * equal slot tables, and share one list of entries instead of 65,536 objects each. Held while
+ * some gateway's slot table (slotEntryCache) holds it.
+ */
+const sharedSlotEntries = new Map<string, WeakRef<SlotEntryList>>();
+
+/**
+ * `{ vip_id, slot }` key objects by VIP id, slot-indexed: one value on every gateway and in every
+ * round, so one object (entries are read-only values) — and the diff passes equal keys by identity.
+ */
+const slotKeyCache = new Map<number, Readonly<Record<string, KeyValue>>[]>();
+
+function slotKeys(id: number, slots: number): readonly Readonly<Record<string, KeyValue>>[] {
+  let keys = slotKeyCache.get(id);
+  if (keys === undefined) {
+    keys = [];
+    slotKeyCache.set(id, keys);
+  }
+  for (let slot = keys.length; slot < slots; slot++) keys.push({ vip_id: id, slot });
+  return keys;
+}
+
+function sameOwners(a: Uint32Array, b: Uint32Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Whether `entries` holds the very entry of `previous` at each slot whose backend stayed. */
+function keepsUnchanged(entries: readonly TableEntry[], previous: readonly TableEntry[]): boolean {
+  if (entries.length !== previous.length) return false;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const p = previous[i]!;
+    if (e !== p && e.params.backend_id === p.params.backend_id) return false;
+  }
+  return true;
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
 
 /**
  * One slot_table entry per slot: (vip_id, slot) → the owner's backend id. With `previous` (the
  * VIP's slot table of the round before), a slot whose entry is unchanged gets that round's entry
- * object back and a changed one shares its key object: a one-backend change allocates only the
- * ~M/n entries that move, and the diff passes the others by identity. Entries with one backend
- * share one params object (entries are read-only values).
+ * object back: a one-backend change allocates only the ~M/n entries that move, and the diff
+ * passes the others by identity. Entries with one backend share one params object, and every
+ * entry of a slot shares one key object (entries are read-only values).
  */
 export function slotEntries(spec: LbSpec, vip: Vip, table: SlotTable, previous?: SlotTable): readonly TableEntry[] {
   const id = vipId(spec, vip.name);
   const ids = table.backends.map((name) => backendId(spec, name));
   const cached = slotEntryCache.get(table);
-  if (cached !== undefined && cached.vipId === id && cached.ids.length === ids.length && cached.ids.every((x, i) => x === ids[i])) return cached.entries;
+  if (cached !== undefined && cached.vipId === id && sameIds(cached.ids, ids)) return cached.entries;
   const before = previous === undefined || previous === table ? undefined : slotEntryCache.get(previous);
   const reuse = before !== undefined && before.vipId === id && before.entries.length === table.slots ? before.entries : undefined;
+  const sharedKey = `${id}|${table.slots}|${ids.join(',')}`;
+  const shared = sharedSlotEntries.get(sharedKey)?.deref();
+  // Another gateway's list, if it is this one's by value and keeps this gateway's unchanged entries.
+  if (shared !== undefined && sameOwners(shared.owner, table.owner) && (reuse === undefined || keepsUnchanged(shared.entries, reuse))) {
+    slotEntryCache.set(table, shared);
+    return shared.entries;
+  }
   const params = ids.map((backend_id) => ({ backend_id }));
+  const keys = slotKeys(id, table.slots);
   const out: TableEntry[] = new Array(table.slots);
   for (let slot = 0; slot < table.slots; slot++) {
     const p = params[table.owner[slot]!]!;
@@ -114,14 +180,11 @@ export function slotEntries(spec: LbSpec, vip: Vip, table: SlotTable, previous?:
       out[slot] = old;
       continue;
     }
-    out[slot] = {
-      table: GATEWAY_P4.slotTable,
-      keys: old === undefined ? { vip_id: id, slot } : old.keys,
-      action: GATEWAY_ACTIONS.setSlotBackend,
-      params: p,
-    };
+    out[slot] = { table: GATEWAY_P4.slotTable, keys: keys[slot]!, action: GATEWAY_ACTIONS.setSlotBackend, params: p };
   }
-  slotEntryCache.set(table, { vipId: id, ids, entries: out });
+  const list: SlotEntryList = { vipId: id, ids, owner: table.owner, entries: out };
+  slotEntryCache.set(table, list);
+  sharedSlotEntries.set(sharedKey, new WeakRef(list));
   return out;
 }
 

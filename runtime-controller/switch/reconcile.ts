@@ -69,35 +69,45 @@ function normalize(schema: P4Schema, e: TableEntryValue): DecodedTableEntry {
 /**
  * Updates that turn `installed` into `desired` for the tables in `desired.tables`: INSERTs and
  * MODIFYs first (make before break), then DELETEs; within each, desired order. Throws
- * SCHEMA_BAD_ENTRY for two desired entries with one key.
+ * SCHEMA_BAD_ENTRY for two desired entries with one key. The written entries are in normal form.
  */
 export function diffTables(schema: P4Schema, installed: readonly DecodedTableEntry[], desired: DesiredState['tables']): UpdateValue[] {
+  return tableUpdates(schema, installed, desired, 'normal');
+}
+
+/**
+ * diffTables' work. With `write: 'given'` an INSERT or MODIFY carries the caller's entry rather
+ * than its normal form: the caller holds those already, so a full install (65,536 slot entries a
+ * VIP) does not keep a second, bigint-valued copy of every entry alive until the write ends.
+ * Either form encodes to the same bytes (the normal form is what the given one decodes back to).
+ */
+function tableUpdates(schema: P4Schema, installed: readonly DecodedTableEntry[], desired: DesiredState['tables'], write: 'normal' | 'given'): UpdateValue[] {
   const owned = new Set(Object.keys(desired).map((t) => schema.table(t).name));
   const have = new Map<string, DecodedTableEntry>();
   for (const e of installed) if (owned.has(e.table) && e.isDefaultAction !== true) have.set(entryKey(e), e);
-  const want = new Map<string, DecodedTableEntry>();
+  // Keys of desired entries: duplicate detection and stale-entry deletion need the key alone.
+  const want = new Set<string>();
+  const updates: UpdateValue[] = [];
   for (const [table, entries] of Object.entries(desired)) {
+    const tableName = schema.table(table).name;
     entries.forEach((raw, i) => {
       const e = normalize(schema, raw);
-      if (e.table !== schema.table(table).name) {
+      if (e.table !== tableName) {
         throw new SchemaError('SCHEMA_BAD_ENTRY', `desired ${table}[${i}] is an entry of ${e.table}`, { location: { path: `tables.${table}[${i}]` } });
       }
       const key = entryKey(e);
       if (want.has(key)) throw new SchemaError('SCHEMA_BAD_ENTRY', `desired ${table}[${i}] repeats the key of an earlier entry`, { location: { path: `tables.${table}[${i}]` } });
-      want.set(key, e);
+      want.add(key);
+      const old = have.get(key);
+      const value = write === 'normal' ? e : raw;
+      if (old === undefined) updates.push({ type: 'insert', entity: { kind: 'tableEntry', value } });
+      else if (entryAction(old) !== entryAction(e)) updates.push({ type: 'modify', entity: { kind: 'tableEntry', value } });
     });
   }
-  const make: UpdateValue[] = [];
-  for (const [key, e] of want) {
-    const old = have.get(key);
-    if (old === undefined) make.push({ type: 'insert', entity: { kind: 'tableEntry', value: e } });
-    else if (entryAction(old) !== entryAction(e)) make.push({ type: 'modify', entity: { kind: 'tableEntry', value: e } });
-  }
-  const remove: UpdateValue[] = [];
   for (const [key, e] of have) {
-    if (!want.has(key)) remove.push({ type: 'delete', entity: { kind: 'tableEntry', value: { table: e.table, match: e.match, ...(e.priority === undefined ? {} : { priority: e.priority }) } } });
+    if (!want.has(key)) updates.push({ type: 'delete', entity: { kind: 'tableEntry', value: { table: e.table, match: e.match, ...(e.priority === undefined ? {} : { priority: e.priority }) } } });
   }
-  return [...make, ...remove];
+  return updates;
 }
 
 /** MODIFYs of default entries that differ from the wanted ones. */
@@ -144,15 +154,16 @@ export interface ReconcileReport {
 export async function reconcile(client: SwitchClient, desired: DesiredState, options: ReconcileOptions): Promise<ReconcileReport> {
   const schema = client.requireSchema();
   const installed: DecodedTableEntry[] = [];
-  for (const table of Object.keys(desired.tables)) installed.push(...(await client.readTableEntries(table)));
+  for (const table of Object.keys(desired.tables)) for (const e of await client.readTableEntries(table)) installed.push(e);
   const defaults: DecodedTableEntry[] = [];
   for (const d of desired.defaultActions ?? []) defaults.push(await client.readDefaultEntry(d.table));
   const digestConfigs = (desired.digests ?? []).length > 0 ? await client.readDigestConfigs() : [];
-  const updates = [
-    ...diffDigests(schema, digestConfigs, desired.digests ?? []),
-    ...diffTables(schema, installed, desired.tables),
-    ...diffDefaultActions(schema, defaults, desired.defaultActions ?? []),
-  ];
+  // One list, appended to rather than spread: a full install holds 131,072 updates a gateway.
+  const updates = diffDigests(schema, digestConfigs, desired.digests ?? []);
+  for (const u of tableUpdates(schema, installed, desired.tables, 'given')) updates.push(u);
+  for (const u of diffDefaultActions(schema, defaults, desired.defaultActions ?? [])) updates.push(u);
+  // The read-back is compared; let it go before the (long) write.
+  installed.length = 0;
   // Desired entries were normalised (validated) above: encode each batch only as it goes out.
   if (updates.length > 0) await client.write(updates, { validateFirst: false, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
   const cleared: string[] = [];
@@ -163,8 +174,9 @@ export async function reconcile(client: SwitchClient, desired: DesiredState, opt
       cleared.push(schema.register(name).name);
     }
   }
-  const count = (t: string) => updates.filter((u) => u.type === t).length;
-  return { inserted: count('insert'), modified: count('modify'), deleted: count('delete'), registersCleared: cleared };
+  const counts = { insert: 0, modify: 0, delete: 0 };
+  for (const u of updates) counts[u.type]++;
+  return { inserted: counts.insert, modified: counts.modify, deleted: counts.delete, registersCleared: cleared };
 }
 
 export type AutoReconcileEvents = {
