@@ -5,8 +5,7 @@
  */
 import type { Command } from 'commander';
 import { loadSpecFile } from '../../core/spec/load.ts';
-import { generateDeployment } from '../../generator/generate.ts';
-import { defaultOutputDir, writeDeployment, type WrittenFile } from '../../generator/write-output.ts';
+import type { WrittenFile } from '../../generator/write-output.ts';
 
 export interface GenerateResult {
   readonly deployment: string;
@@ -17,6 +16,10 @@ export interface GenerateResult {
 /** Loads the spec, generates everything in memory, then writes the folder. */
 export async function runGenerate(specPath: string, outDir?: string): Promise<GenerateResult> {
   const spec = await loadSpecFile(specPath);
+  // Loaded here, not at the top: the bindings need ts-morph and the TypeScript compiler, which
+  // every other command (a switch, the controller) would otherwise carry in memory.
+  const { generateDeployment } = await import('../../generator/generate.ts');
+  const { defaultOutputDir, writeDeployment } = await import('../../generator/write-output.ts');
   const generated = generateDeployment(spec);
   const dir = outDir ?? defaultOutputDir(spec.deployment);
   const files = await writeDeployment(dir, generated);

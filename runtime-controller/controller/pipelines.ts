@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { p4InfoFromText } from '../../core/p4runtime/text-format.ts';
 import type { LbSpec } from '../../core/spec/schema.ts';
-import { generateDeployment, type GeneratedProgram } from '../../generator/generate.ts';
+// programs.ts, not generate.ts: the controller needs no typed bindings (ts-morph and the TypeScript compiler stay out of its process).
+import { generatePrograms, type RenderedProgram } from '../../generator/programs.ts';
 import { compileWithP4c, findP4c } from '../../generator/p4c.ts';
 import type { ProgramRole } from '../../generator/render.ts';
 import type { PipelineConfig } from '../client/switch-client.ts';
@@ -18,11 +19,11 @@ export type PipelineKind = 'embedded' | 'bmv2';
 export type RolePipelines = Readonly<Record<ProgramRole, PipelineConfig>>;
 
 /** The embedded target takes the P4 source itself as its device config. */
-function embedded(program: GeneratedProgram): PipelineConfig {
+function embedded(program: RenderedProgram): PipelineConfig {
   return { p4info: p4InfoFromText(program.p4infoText), deviceConfig: new TextEncoder().encode(program.p4) };
 }
 
-async function bmv2(program: GeneratedProgram, p4c: string): Promise<PipelineConfig> {
+async function bmv2(program: RenderedProgram, p4c: string): Promise<PipelineConfig> {
   const dir = await mkdtemp(join(tmpdir(), 'p4lb-p4c-'));
   try {
     const source = join(dir, `${program.role}.p4`);
@@ -40,7 +41,7 @@ async function bmv2(program: GeneratedProgram, p4c: string): Promise<PipelineCon
 
 /** Generates both programs of `spec` and packages them for `kind`; BMv2 needs p4c (`P4C` or PATH). */
 export async function buildPipelines(spec: LbSpec, kind: PipelineKind, env: NodeJS.ProcessEnv = process.env): Promise<RolePipelines> {
-  const { programs } = generateDeployment(spec);
+  const programs = generatePrograms(spec);
   if (kind === 'embedded') return { gateway: embedded(programs.gateway), host: embedded(programs.host) };
   const p4c = findP4c(env);
   if (p4c === undefined) throw new ControllerError('CONTROLLER_P4C', 'the bmv2 pipeline needs p4c, and none was found', { hint: 'set P4C to the p4c binary or put it on PATH' });
