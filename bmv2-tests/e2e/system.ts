@@ -26,6 +26,8 @@ export type SystemTarget = 'embedded' | 'bmv2';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const P4LB = join(REPO, 'bin', 'p4lb.js');
+/** As bin/p4lb.js's own command line asks (a spawn through process.execPath skips the shebang). */
+const NODE_FLAGS = ['--max-semi-space-size=64'];
 export const EXAMPLE_SPEC_FILE = join(REPO, 'examples', 'example.yaml');
 
 /**
@@ -234,7 +236,7 @@ function startSwitch(system: RunningSystem, name: string, index: number, options
   }
   const ports = system.topology.switchPorts(name);
   if (options.target === 'embedded') {
-    const args = [P4LB, 'target', '--grpc', address, '--device-id', String(deviceId), ...ports.interfaceArgs, ...(cpu === undefined ? [] : ['--cpu-port', String(cpu)])];
+    const args = [...NODE_FLAGS, P4LB, 'target', '--grpc', address, '--device-id', String(deviceId), ...ports.interfaceArgs, ...(cpu === undefined ? [] : ['--cpu-port', String(cpu)])];
     return { process: system.topology.spawn(ports.netns, process.execPath, args), ready: /P4Runtime on / };
   }
   const tools = options.bmv2!;
@@ -282,7 +284,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
     progress('starting the controller (p4lb run)');
     const env = { ...process.env, P4LB_API_TOKEN: token, ...(options.bmv2 === undefined ? {} : { P4C: options.bmv2.p4c }) };
-    const args = [P4LB, 'run', specFile, '--data-dir', join(dataDir, 'registry'), '--api', `unix:${join(dataDir, 'api.sock')}`, '--metrics-poll-ms', String(options.metricsPollMs ?? 500)];
+    const args = [...NODE_FLAGS, P4LB, 'run', specFile, '--data-dir', join(dataDir, 'registry'), '--api', `unix:${join(dataDir, 'api.sock')}`, '--metrics-poll-ms', String(options.metricsPollMs ?? 500)];
     if (options.target === 'bmv2') args.push('--bmv2', ...names.flatMap((name, i) => ['--thrift', `${name}=127.0.0.1:${BMV2_THRIFT_BASE_PORT + i}`]));
     system.controller = topology.spawn(system.controlNamespace, process.execPath, args, { env });
     await system.controller.waitForOutput(/admin API listening/, 60_000);
