@@ -91,5 +91,10 @@ describe('p4lb run', () => {
       thrift: { 'gw-east': { host: '127.0.0.1', port: 9090 }, 'host-a': { host: 'localhost', port: 9093 } },
     });
     expect(() => parseRunOptions('s.yaml', { ...ok, thrift: ['gw-east:9090'] })).toThrow(expect.objectContaining({ code: 'CLI_USAGE', location: { path: '--thrift' } }) as Error);
+    expect(parseRunOptions('s.yaml', ok).electionId).toBeUndefined();
+    expect(parseRunOptions('s.yaml', { ...ok, electionId: '5' }).electionId).toBe(5n);
+    for (const bad of ['0', '-1', '1.5', String(2n ** 128n)]) {
+      expect(() => parseRunOptions('s.yaml', { ...ok, electionId: bad })).toThrow(expect.objectContaining({ location: { path: '--election-id' } }) as Error);
+    }
   });
 });

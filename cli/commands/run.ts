@@ -30,6 +30,8 @@ export interface RunConfig {
   readonly bmv2: boolean;
   readonly metricsRequireToken: boolean;
   readonly metricsPollMs: number;
+  /** One election id on every switch instead of the spec's (a standby controller runs with a lower one). */
+  readonly electionId: bigint | undefined;
   /** BMv2's Thrift register service per switch (`--thrift NAME=HOST:PORT`); others use 127.0.0.1:9090. */
   readonly thrift: Readonly<Record<string, { readonly host: string; readonly port: number }>>;
 }
@@ -62,6 +64,7 @@ interface RawOptions {
   metricsToken?: boolean;
   metricsPollMs: string;
   thrift?: string[];
+  electionId?: string;
 }
 
 function usage(message: string, path: string): P4lbError {
@@ -77,6 +80,13 @@ export function parseRunOptions(specPath: string, raw: RawOptions): RunConfig {
   }
   if (!/^\d+$/.test(raw.metricsPollMs) || Number(raw.metricsPollMs) < 100) throw usage(`--metrics-poll-ms '${raw.metricsPollMs}' must be a whole number of ms, at least 100`, '--metrics-poll-ms');
   if (raw.dataDir === '') throw usage('--data-dir is empty', '--data-dir');
+  let electionId: bigint | undefined;
+  if (raw.electionId !== undefined) {
+    if (!/^[0-9]{1,39}$/.test(raw.electionId) || BigInt(raw.electionId) < 1n || BigInt(raw.electionId) >= 1n << 128n) {
+      throw usage(`--election-id '${raw.electionId}' must be a whole number in 1..2^128-1`, '--election-id');
+    }
+    electionId = BigInt(raw.electionId);
+  }
   const thrift: Record<string, { host: string; port: number }> = {};
   for (const item of raw.thrift ?? []) {
     const m = /^([a-z0-9][a-z0-9-]*)=([^:\s]+):(\d{1,5})$/.exec(item);
@@ -92,6 +102,7 @@ export function parseRunOptions(specPath: string, raw: RawOptions): RunConfig {
     metricsRequireToken: raw.metricsToken ?? false,
     metricsPollMs: Number(raw.metricsPollMs),
     thrift,
+    electionId,
   };
 }
 
@@ -137,6 +148,7 @@ export async function startRun(config: RunConfig, io: Pick<RunIo, 'logger' | 'en
     logger: io.logger,
     pipeline: config.bmv2 ? 'bmv2' : 'embedded',
     registerAccess: (name) => (thrift[name] === undefined ? {} : { thrift: thrift[name] }),
+    ...(config.electionId === undefined ? {} : { electionId: config.electionId }),
     ...io.controllerOptions,
   });
   const metrics = new ControllerMetrics({ controller, pollIntervalMs: config.metricsPollMs, logger: io.logger });
@@ -176,6 +188,7 @@ export function registerRun(program: Command, io: Partial<RunIo> = {}): Command 
     .option('--api <host:port|unix:path>', 'admin API address: loopback TCP by default, or a Unix socket', DEFAULT_API_ADDRESS)
     .option('--api-token-file <file>', `bearer token of the admin API (default: $${API_TOKEN_ENV}, else generated into <data-dir>/${API_TOKEN_FILE})`)
     .option('--bmv2', 'push p4c-compiled BMv2 JSON (simple_switch_grpc) instead of P4 source (embedded target)')
+    .option('--election-id <n>', 'P4Runtime election id on every switch instead of the spec\'s (run a standby controller with a lower one and the same --data-dir)')
     .option('--thrift <switch=host:port>', 'BMv2 Thrift register service of a switch (repeatable; default 127.0.0.1:9090)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--metrics-token', 'require the API token on GET /metrics too')
     .option('--metrics-poll-ms <ms>', 'how often to read the switches\' counters', '5000')
