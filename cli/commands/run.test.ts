@@ -63,6 +63,18 @@ describe('p4lb run', () => {
     const body = (await gateways.json()) as { gateways: { name: string; phase: string; primary: boolean }[] };
     expect(body.gateways.map((g) => [g.name, g.phase, g.primary])).toEqual([['gw-east', 'pipeline-ready', true], ['gw-west', 'pipeline-ready', true]]);
     expect((await fetch(`${base}/v1/gateways`)).status).toBe(401);
+
+    // SIGHUP reads the spec again: a VIP's backends change in place; a change that needs a restart is refused.
+    const original = await readFile(specPath, 'utf8');
+    await writeFile(specPath, original.replace(/backends:\n((?:\s+- vm-\w+\n)+)/g, (block) => block.replace(/\s+- vm-b2\n/, '\n')));
+    process.emit('SIGHUP', 'SIGHUP');
+    const vipsOf = () => r.controller.spec.vips.map((v) => `${v.name}:${v.backends.join(',')}`);
+    for (let i = 0; i < 100 && !vipsOf().every((v) => !v.includes('vm-b2')); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(vipsOf()).toEqual(['web:vm-a1,vm-a2,vm-b1', 'api:vm-a1,vm-a2,vm-b1']);
+    await writeFile(specPath, original.replace('deployment: example', 'deployment: other'));
+    process.emit('SIGHUP', 'SIGHUP');
+    await new Promise((res) => setTimeout(res, 500));
+    expect(r.controller.spec.deployment).toBe('example');
     stop('SIGTERM');
     await done;
     expect(process.exitCode).toBe(0);

@@ -134,6 +134,23 @@ export async function resolveApiToken(config: Pick<RunConfig, 'apiTokenFile' | '
   return { token, source };
 }
 
+/**
+ * Reads the spec file again and applies it to the running controller (VIPs' backends, weights,
+ * health checks); a change that needs a restart is refused and logged, and the controller keeps
+ * running on the spec it had. `p4lb run` does this on SIGHUP.
+ */
+export async function reloadSpec(controller: Pick<Controller, 'applySpec'>, specPath: string, logger: Logger): Promise<boolean> {
+  try {
+    const next = await loadSpecFile(specPath);
+    const { backends } = await controller.applySpec(next);
+    logger.info({ spec: specPath, backends }, 'spec reloaded');
+    return true;
+  } catch (err) {
+    logger.error({ spec: specPath, err: err instanceof P4lbError ? err.describe() : String(err) }, 'spec reload refused: the controller keeps its spec');
+    return false;
+  }
+}
+
 /** Starts the controller, its metrics and the admin API; on a failure stops what was started. */
 export async function startRun(config: RunConfig, io: Pick<RunIo, 'logger' | 'env' | 'controllerOptions'>): Promise<RunningController> {
   const spec = await loadSpecFile(config.specPath);
@@ -164,12 +181,20 @@ export async function startRun(config: RunConfig, io: Pick<RunIo, 'logger' | 'en
   }
   if (!isLocalListenAddress(parseListenAddress(config.api))) io.logger.warn({ api: api.address }, 'the admin API listens beyond loopback: protect the token and the network');
   io.logger.info({ api: api.address, token: source, dataDir: config.dataDir }, 'admin API listening');
+  // SIGHUP, as for any daemon: read the spec again and apply what can change while running.
+  let reloading = Promise.resolve(true);
+  const onHangup = (): void => {
+    reloading = reloading.then(() => reloadSpec(controller, config.specPath, io.logger));
+  };
+  process.on('SIGHUP', onHangup);
   return {
     controller,
     api,
     metrics,
     tokenSource: source,
     async close() {
+      process.off('SIGHUP', onHangup);
+      await reloading;
       await api.close();
       metrics.stop();
       await metrics.idle();

@@ -28,6 +28,8 @@ import { SwitchConnection } from '../switch/switch-connection.ts';
 import { gatewayDesired, hostDesired, toClientEntry, toDesiredState, type SwitchTables } from './desired.ts';
 import { ControllerError } from './errors.ts';
 import { buildPipelines, type PipelineKind, type RolePipelines } from './pipelines.ts';
+import { backendChanges, specChangeProblems } from './spec-change.ts';
+import { generatePrograms } from '../../generator/programs.ts';
 
 export type SwitchRole = 'gateway' | 'host';
 
@@ -63,7 +65,8 @@ export interface ControllerOptions {
 export type UpdateCause =
   | { readonly kind: 'health'; readonly transition: GatewayTransition }
   | { readonly kind: 'drain' | 'undrain'; readonly vm: string }
-  | { readonly kind: 'tokens' };
+  | { readonly kind: 'tokens' }
+  | { readonly kind: 'spec' };
 
 export interface TablesUpdated {
   readonly switch: string;
@@ -183,7 +186,11 @@ function message(error: unknown): string {
 
 export class Controller {
   readonly events = new TypedEvents<ControllerEvents>((error) => this.options.logger.error({ err: error }, 'controller listener failed'));
-  readonly spec: LbSpec;
+  /** The spec in force: `applySpec` may change VIPs' backends and checks while running. */
+  private currentSpec: LbSpec;
+  get spec(): LbSpec {
+    return this.currentSpec;
+  }
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly switches = new Map<string, SwitchRuntime>();
@@ -200,7 +207,7 @@ export class Controller {
   private readonly detach: (() => void)[] = [];
 
   constructor(private readonly options: ControllerOptions) {
-    this.spec = options.spec;
+    this.currentSpec = options.spec;
     this.clock = options.clock ?? systemClock();
     this.log = options.logger;
     if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) {
@@ -508,7 +515,7 @@ export class Controller {
 
   // --- tokens ---
 
-  private replan(push: boolean): void {
+  private replan(push: boolean, cause: UpdateCause = { kind: 'tokens' }): void {
     if (!this.running) return;
     const registry = this.registry!;
     const nowSeconds = this.clock.now() / 1000;
@@ -533,7 +540,7 @@ export class Controller {
       this.tokenTimer = undefined;
       this.replan(true);
     }, delay);
-    if (push) for (const rt of this.switches.values()) void this.requestUpdate(rt, { kind: 'tokens' });
+    if (push) for (const rt of this.switches.values()) void this.requestUpdate(rt, cause);
   }
 
   /** The plan's tokens of a switch are on it now; expired ones it no longer holds are removed. */
@@ -788,6 +795,36 @@ export class Controller {
   }
 
   /** Stops health checks, the token timer and every connection, waits for jobs, closes the registry. */
+  /**
+   * Applies a changed spec to the running controller: VIPs' backends, weights, health checks,
+   * algorithms, tokens. Health checks of unchanged (VIP, VM) pairs keep their state; every switch
+   * then gets the difference (slots, backend entries, tokens). Refused, with the field at fault,
+   * when the switches, the VM or VIP names, or the generated programs would change: those need a
+   * restart (and a pipeline push, which clears flow state). Resolves once the writes are done.
+   */
+  async applySpec(next: LbSpec): Promise<{ readonly backends: ReturnType<typeof backendChanges> }> {
+    if (!this.running || this.registry === undefined) throw new ControllerError('CONTROLLER_NOT_RUNNING', 'the controller is not running');
+    const problems = specChangeProblems(this.spec, next);
+    if (problems.length === 0) {
+      const [before, after] = [generatePrograms(this.spec), generatePrograms(next)];
+      if (before.gateway.p4 !== after.gateway.p4 || before.host.p4 !== after.host.p4) problems.push({ path: 'vips', message: 'the change needs new P4 programs (table sizes)' });
+    }
+    if (problems.length > 0) {
+      throw new ControllerError('CONTROLLER_SPEC_CHANGE', `the running controller cannot apply this spec: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, {
+        location: { path: problems[0]!.path },
+        hint: 'restart p4lb run with the new spec (a pipeline push clears flow state)',
+      });
+    }
+    const backends = backendChanges(this.spec, next);
+    this.currentSpec = next;
+    this.registry.reconcile(next);
+    await Promise.all([...this.switches.values()].map((rt) => rt.monitor?.retarget(next)));
+    this.log.info({ backends }, 'spec applied');
+    this.replan(true, { kind: 'spec' });
+    await this.settled();
+    return { backends };
+  }
+
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;

@@ -7,7 +7,8 @@ export type ControllerErrorCode =
   | 'CONTROLLER_UNKNOWN_VM'
   | 'CONTROLLER_NOT_CONNECTED'
   | 'CONTROLLER_NOT_RUNNING'
-  | 'CONTROLLER_P4C';
+  | 'CONTROLLER_P4C'
+  | 'CONTROLLER_SPEC_CHANGE';
 
 export class ControllerError extends P4lbError {
   constructor(code: ControllerErrorCode, message: string, options: P4lbErrorOptions = {}) {

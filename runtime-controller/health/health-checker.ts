@@ -42,7 +42,7 @@ export interface HealthCheckerOptions {
 
 export class HealthChecker {
   readonly target: HealthTarget;
-  private readonly check: HealthCheck;
+  readonly check: HealthCheck;
   private readonly prober: Prober;
   private readonly clock: Clock;
   private readonly logger: Logger;

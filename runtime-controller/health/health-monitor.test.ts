@@ -60,6 +60,30 @@ describe('HealthMonitor', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it('follows a changed spec: kept targets keep their state, removed ones stop, added ones start from unknown', async () => {
+    const clock = new FakeClock();
+    const monitor = new HealthMonitor({ spec, gateway: 'gw-east', logger, clock, prober: fakeNetwork(new Set()) });
+    monitor.start();
+    await clock.advance(2_500);
+    expect(monitor.view().targets.every((t) => t.state === 'healthy')).toBe(true);
+    // api loses vm-b2; web's check changes its port (so its four targets are new).
+    const changed: LbSpec = {
+      ...spec,
+      vips: spec.vips.map((v) =>
+        v.name === 'api' ? { ...v, backends: v.backends.filter((b) => b !== 'vm-b2') } : { ...v, healthCheck: { ...v.healthCheck, port: 8081 } },
+      ),
+    };
+    await monitor.retarget(changed);
+    const view = monitor.view();
+    expect(view.targets.map((t) => `${t.vip}/${t.vm}`)).toEqual(['api/vm-a1', 'api/vm-a2', 'api/vm-b1', 'web/vm-a1', 'web/vm-a2', 'web/vm-b1', 'web/vm-b2']);
+    expect(view.targets.filter((t) => t.vip === 'api').every((t) => t.state === 'healthy')).toBe(true);
+    expect(view.targets.filter((t) => t.vip === 'web').every((t) => t.state === 'unknown' && t.endpoint.port === 8081)).toBe(true);
+    await clock.advance(2_500);
+    expect(monitor.view().targets.every((t) => t.state === 'healthy')).toBe(true);
+    await monitor.stop();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
   it('keeps one view per gateway: monitors with different reachability see different health', async () => {
     const clock = new FakeClock();
     const resolveEndpoint = (_vip: unknown, vm: { name: string }) => ({ host: vm.name, port: 80 });

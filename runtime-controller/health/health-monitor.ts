@@ -56,6 +56,7 @@ export interface GatewayTransition extends HealthTransition {
 }
 
 const targetKey = (vip: string, vm: string): string => `${vip}\u0000${vm}`;
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 export function healthViewOf(gateway: string, targets: readonly TargetStatus[]): HealthView {
   const sorted = [...targets].sort((a, b) => byCodeUnit(a.vip, b.vip) || byCodeUnit(a.vm, b.vm));
@@ -66,8 +67,11 @@ export function healthViewOf(gateway: string, targets: readonly TargetStatus[]):
 
 export class HealthMonitor {
   readonly gateway: string;
-  private readonly checkers: readonly HealthChecker[];
+  private checkers: readonly HealthChecker[];
   private readonly listeners = new Set<(t: GatewayTransition) => void>();
+  private readonly make: (spec: LbSpec) => Map<string, { readonly target: HealthTarget; readonly check: HealthCheck }>;
+  private readonly newChecker: (target: HealthTarget, check: HealthCheck) => HealthChecker;
+  private started = false;
 
   constructor(options: HealthMonitorOptions) {
     const resolve = options.resolveEndpoint ?? specEndpoint;
@@ -76,18 +80,43 @@ export class HealthMonitor {
     const seed = options.seed ?? options.gateway;
     const logger = options.logger.child({ gateway: options.gateway });
     this.gateway = options.gateway;
-    const checkers: HealthChecker[] = [];
-    for (const vip of options.spec.vips) {
-      for (const vm of vmsOfVip(options.spec, vip)) {
-        const target: HealthTarget = { vip: vip.name, vm: vm.name, endpoint: resolve(vip, vm, vip.healthCheck) };
-        const checker = new HealthChecker({
-          target, check: vip.healthCheck, prober, clock, logger, seed: `${seed}/${vip.name}/${vm.name}`,
-        });
-        checker.onTransition((t) => this.emit(t));
-        checkers.push(checker);
+    this.make = (spec) => {
+      const targets = new Map<string, { target: HealthTarget; check: HealthCheck }>();
+      for (const vip of spec.vips) {
+        for (const vm of vmsOfVip(spec, vip)) {
+          targets.set(targetKey(vip.name, vm.name), { target: { vip: vip.name, vm: vm.name, endpoint: resolve(vip, vm, vip.healthCheck) }, check: vip.healthCheck });
+        }
       }
+      return targets;
+    };
+    this.newChecker = (target, check) => {
+      const checker = new HealthChecker({ target, check, prober, clock, logger, seed: `${seed}/${target.vip}/${target.vm}` });
+      checker.onTransition((t) => this.emit(t));
+      return checker;
+    };
+    this.checkers = [...this.make(options.spec).values()].map(({ target, check }) => this.newChecker(target, check));
+  }
+
+  /**
+   * Follows a changed spec: a (VIP, VM) whose endpoint and check are unchanged keeps its checker
+   * and its state (a backend that stays is never reset to unknown); the others are stopped or
+   * started. Resolves once the removed checkers have stopped.
+   */
+  async retarget(spec: LbSpec): Promise<void> {
+    const wanted = this.make(spec);
+    const kept: HealthChecker[] = [];
+    const removed: HealthChecker[] = [];
+    for (const c of this.checkers) {
+      const w = wanted.get(targetKey(c.target.vip, c.target.vm));
+      if (w !== undefined && sameJson(w.target.endpoint, c.target.endpoint) && sameJson(w.check, c.check)) {
+        kept.push(c);
+        wanted.delete(targetKey(c.target.vip, c.target.vm));
+      } else removed.push(c);
     }
-    this.checkers = checkers;
+    const added = [...wanted.values()].map(({ target, check }) => this.newChecker(target, check));
+    this.checkers = [...kept, ...added];
+    await Promise.all(removed.map((c) => c.stop()));
+    if (this.started) for (const c of added) c.start();
   }
 
   /** Calls `listener` on every transition of any target; returns the unsubscribe function. */
@@ -97,11 +126,13 @@ export class HealthMonitor {
   }
 
   start(): void {
+    this.started = true;
     for (const c of this.checkers) c.start();
   }
 
   /** Stops every checker and waits for probes in flight: no timer or socket is left behind. */
   async stop(): Promise<void> {
+    this.started = false;
     await Promise.all(this.checkers.map((c) => c.stop()));
   }
 
