@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flowStateIndexes } from '../../core/hash/index.ts';
 import { InterfacePort } from '../../target/ports/interface-port.ts';
 import { decodeEthernet, ETHERTYPE_IPV4 } from '../../core/packet/ethernet.ts';
 import { decodeIpv4 } from '../../core/packet/ipv4.ts';
@@ -51,6 +52,36 @@ function expectSpread(result: BurstResult, shares: Record<string, number>, toler
     const got = result.byVm[vm] ?? 0;
     expect(Math.abs(got - expected), `${vm}: ${got} connections, expected ${expected.toFixed(0)} ± ${(tolerance * 100).toFixed(0)}% (shares ${JSON.stringify(shares)}, got ${JSON.stringify(result.byVm)})`).toBeLessThanOrEqual(tolerance * expected);
   }
+}
+
+/** The flow-state records (per gateway, via the admin API) of client connections to `target` from these source ports. */
+async function flowStateOf(sys: RunningSystem, client: string, target: string, ports: readonly number[]): Promise<unknown[]> {
+  const ip = (a: string): number => a.split('.').reduce((n, x) => n * 256 + Number(x), 0);
+  const [address, port] = target.split(':') as [string, string];
+  const out: unknown[] = [];
+  for (const gateway of sys.spec.gateways.map((g) => g.name)) {
+    const flows = (await sys.api.flows({ gateway })).flows;
+    for (const srcPort of ports) {
+      const { signature } = flowStateIndexes('5-tuple', { srcAddr: ip(client), dstAddr: ip(address), protocol: 6, srcPort, dstPort: Number(port) }, sys.spec.flowState.slotsPerGateway);
+      out.push({ gateway, srcPort, entries: flows.filter((f) => f.signature === signature) });
+    }
+  }
+  return out;
+}
+
+/** The controller's log lines about switch sessions, reconciliations and table updates (for a failure message). */
+function controllerEvents(sys: RunningSystem): string[] {
+  return (sys.controller?.output() ?? '')
+    .split('\n')
+    .filter((l) => /switch connection|reconcil|tables updated|pipeline|spec applied|drain/.test(l))
+    .map((l) => {
+      try {
+        const j = JSON.parse(l) as { time: number; msg: string; switch?: string; from?: string; to?: string; causes?: string[]; inserted?: number; modified?: number; deleted?: number; pushed?: boolean };
+        return `${j.time % 100000} ${j.switch ?? ''} ${j.msg} ${j.from ?? ''}${j.to === undefined ? '' : `→${j.to}`} ${j.causes?.join(',') ?? ''} ${j.inserted ?? ''}/${j.modified ?? ''}/${j.deleted ?? ''} ${j.pushed ?? ''}`;
+      } catch {
+        return l.slice(0, 160);
+      }
+    });
 }
 
 describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s target', (target) => {
@@ -235,7 +266,10 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
       }
       const finished = await hold.finish();
       const flaps = (await sys.metric('p4lb_health_transitions_total', { to: 'unhealthy' })) - flapsBefore;
-      expect(finished, `${JSON.stringify(finished.brokenDetails)}; health checks that failed meanwhile: ${flaps}`).toMatchObject({ broken: 0, vmChanges: 0, failedRequests: 0 });
+      // For a failure: what each gateway's flow state holds for the broken connections.
+      const pinned = finished.broken === 0 ? [] : await flowStateOf(sys, sys.topology.layout.clients[1]!.address, API, finished.brokenDetails.map((b) => b.localPort ?? 0));
+      const events = finished.broken === 0 ? [] : controllerEvents(sys).slice(-12);
+      expect(finished, `${JSON.stringify(finished.brokenDetails)}; health checks that failed meanwhile: ${flaps}; flow state: ${JSON.stringify(pinned)}; controller: ${events.join(' | ')}`).toMatchObject({ broken: 0, vmChanges: 0, failedRequests: 0 });
       expect(finished.finished).toBe(40);
     } finally {
       await sys.api.undrain(drained);
