@@ -54,19 +54,22 @@ function expectSpread(result: BurstResult, shares: Record<string, number>, toler
   }
 }
 
-/** The flow-state records (per gateway, via the admin API) of client connections to `target` from these source ports. */
-async function flowStateOf(sys: RunningSystem, client: string, target: string, ports: readonly number[]): Promise<unknown[]> {
+/** In snapshots of flow records per gateway, the records of client connections to `target` from these source ports. */
+function flowStateIn(snapshots: readonly { gateway: string; flows: readonly { signature: number }[] }[], client: string, target: string, ports: readonly number[], size: number): unknown[] {
   const ip = (a: string): number => a.split('.').reduce((n, x) => n * 256 + Number(x), 0);
   const [address, port] = target.split(':') as [string, string];
-  const out: unknown[] = [];
-  for (const gateway of sys.spec.gateways.map((g) => g.name)) {
-    const flows = (await sys.api.flows({ gateway })).flows;
-    for (const srcPort of ports) {
-      const { signature } = flowStateIndexes('5-tuple', { srcAddr: ip(client), dstAddr: ip(address), protocol: 6, srcPort, dstPort: Number(port) }, sys.spec.flowState.slotsPerGateway);
-      out.push({ gateway, srcPort, entries: flows.filter((f) => f.signature === signature) });
-    }
-  }
-  return out;
+  return snapshots.flatMap(({ gateway, flows }) =>
+    ports.map((srcPort) => {
+      const { signature } = flowStateIndexes('5-tuple', { srcAddr: ip(client), dstAddr: ip(address), protocol: 6, srcPort, dstPort: Number(port) }, size);
+      return { gateway, srcPort, entries: flows.filter((f) => f.signature === signature) };
+    }),
+  );
+}
+
+/** The same, read now from every gateway through the admin API. */
+async function flowStateOf(sys: RunningSystem, client: string, target: string, ports: readonly number[]): Promise<unknown[]> {
+  const snapshots = await Promise.all(sys.spec.gateways.map(async (g) => ({ gateway: g.name, flows: (await sys.api.flows({ gateway: g.name })).flows })));
+  return flowStateIn(snapshots, client, target, ports, sys.spec.flowState.slotsPerGateway);
 }
 
 /** The controller's log lines about switch sessions, reconciliations and table updates (for a failure message). */
@@ -256,6 +259,8 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
     const flapsBefore = await sys.metric('p4lb_health_transitions_total', { to: 'unhealthy' });
     const ready = await hold.ready();
     expect(ready.byVm[drained]).toBeGreaterThan(0);
+    // Flow state just before the drain, to tell on a failure whether a broken connection was pinned.
+    const beforeDrain = await Promise.all(sys.spec.gateways.map(async (g) => ({ gateway: g.name, flows: (await sys.api.flows({ gateway: g.name })).flows })));
     await sys.api.drain(drained);
     try {
       await sys.until(async () => (await sys.backendView('gw-east', 'api', drained)).slots === 0 && (await sys.backendView('gw-west', 'api', drained)).slots === 0, 10_000, `${drained} drained`);
@@ -267,7 +272,10 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
       const finished = await hold.finish();
       const flaps = (await sys.metric('p4lb_health_transitions_total', { to: 'unhealthy' })) - flapsBefore;
       // For a failure: what each gateway's flow state holds for the broken connections.
-      const pinned = finished.broken === 0 ? [] : await flowStateOf(sys, sys.topology.layout.clients[1]!.address, API, finished.brokenDetails.map((b) => b.localPort ?? 0));
+      const pinned = finished.broken === 0 ? [] : [
+        ...(await flowStateOf(sys, sys.topology.layout.clients[1]!.address, API, finished.brokenDetails.map((b) => b.localPort ?? 0))).map((x) => ({ after: x })),
+        ...flowStateIn(beforeDrain, sys.topology.layout.clients[1]!.address, API, finished.brokenDetails.map((b) => b.localPort ?? 0), sys.spec.flowState.slotsPerGateway).map((x) => ({ beforeDrain: x })),
+      ];
       const events = finished.broken === 0 ? [] : controllerEvents(sys).slice(-12);
       expect(finished, `${JSON.stringify(finished.brokenDetails)}; health checks that failed meanwhile: ${flaps}; flow state: ${JSON.stringify(pinned)}; controller: ${events.join(' | ')}`).toMatchObject({ broken: 0, vmChanges: 0, failedRequests: 0 });
       expect(finished.finished).toBe(40);
