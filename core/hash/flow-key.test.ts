@@ -74,6 +74,26 @@ describe('flowHash and slotOf', () => {
 });
 
 describe('flowStateIndexes', () => {
+  it('makes the two ways independent: flows that share a way-0 index almost never share the way-1 index', () => {
+    // Two clients to one VIP port: for each port of one there is a port of the other with the same
+    // way-0 index (CRCs are affine in the port). With two CRC-16s the way-1 index was then always equal
+    // too, so such a pair could never both be pinned.
+    const key = (src: number, srcPort: number): FlowTuple => ({ srcAddr: src, dstAddr: 0xcb007114, protocol: 6, srcPort, dstPort: 8080 });
+    let sharedWay0 = 0;
+    let sharedBoth = 0;
+    for (let p = 40000; p < 40400; p++) {
+      const b = flowStateIndexes('5-tuple', key(0xc6336406, p), 65536);
+      for (let q = 1024; q < 65536; q++) {
+        const a = flowStateIndexes('5-tuple', key(0xc6336402, q), 65536);
+        if (a.way0 !== b.way0) continue;
+        sharedWay0++;
+        if (a.way1 === b.way1) sharedBoth++;
+      }
+    }
+    expect(sharedWay0).toBeGreaterThan(300);
+    expect(sharedBoth).toBeLessThanOrEqual(2);
+  });
+
   it('matches the hash() calls of the data plane', () => {
     fc.assert(
       fc.property(kindArb, tupleArb, fc.integer({ min: 1, max: 1 << 20 }), (kind, t, size) => {
@@ -82,7 +102,7 @@ describe('flowStateIndexes', () => {
         expect(idx.signature).toBe(flowHash(kind, t));
         expect(BigInt(idx.way0)).toBe(v1modelHash('crc16', 0n, fields, BigInt(size), 32));
         const salted = [{ value: 0xa5n, width: 8 }, ...fields];
-        expect(BigInt(idx.way1)).toBe(v1modelHash('crc16', 0n, salted, BigInt(size), 32));
+        expect(BigInt(idx.way1)).toBe(v1modelHash('crc32', 0n, salted, BigInt(size), 32));
       }),
     );
   });
@@ -90,9 +110,9 @@ describe('flowStateIndexes', () => {
     const key = encodeFlowKey('5-tuple', tuple);
     const idx = flowStateIndexes('5-tuple', tuple, 4096);
     expect(idx.way0).toBe(crc16(key) % 4096);
-    expect(idx.way1).toBe(crc16(Uint8Array.from([0xa5, ...key])) % 4096);
+    expect(idx.way1).toBe(crc32(Uint8Array.from([0xa5, ...key])) % 4096);
     expect(idx.signature).toBe(crc32(key));
-    expect(idx).toEqual({ signature: 0xcf839cbe, way0: 1876, way1: 753 });
+    expect(idx).toEqual({ signature: 0xcf839cbe, way0: 1876, way1: 2732 });
   });
   it('rejects a size below 1', () => expect(() => flowStateIndexes('2-tuple', tuple, 0)).toThrow(HashError));
 });

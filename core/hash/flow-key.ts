@@ -102,14 +102,19 @@ export interface FlowStateIndexes {
   readonly signature: number;
   /** CRC-16/ARC of the key, mod S. */
   readonly way0: number;
-  /** CRC-16/ARC of {8-bit salt 0xA5, key fields}, mod S. */
+  /**
+   * CRC-32 of {8-bit salt 0xA5, key fields}, mod S. Not a second CRC-16: CRCs are affine in the
+   * message, so CRC-16 of the salted key would differ from way 0 by a constant XOR, and two flows
+   * that collide in one way would collide in the other as well (measured in the end-to-end
+   * drain scenario: flows that could never be pinned).
+   */
   readonly way1: number;
 }
 
 /**
  * Where the data plane remembers a flow in its two-way flow-state register of `size` entries.
  * P4: `hash(sig, crc32, 0, {key}, 2^32)`, `hash(i0, crc16, 0, {key}, S)`,
- * `hash(i1, crc16, 0, {8w0xA5, key}, S)`.
+ * `hash(i1, crc32, 0, {8w0xA5, key}, S)`.
  */
 export function flowStateIndexes(kind: FlowKeyKind, tuple: FlowTuple, size: number): FlowStateIndexes {
   if (!Number.isInteger(size) || size < 1) {
@@ -118,7 +123,7 @@ export function flowStateIndexes(kind: FlowKeyKind, tuple: FlowTuple, size: numb
   const key = encodeFlowKey(kind, tuple);
   scratch[0] = FLOW_STATE_WAY1_SALT;
   scratch.set(key, 1);
-  return { signature: crc32(key), way0: crc16(key) % size, way1: crc16(scratch, key.length + 1) % size };
+  return { signature: crc32(key), way0: crc16(key) % size, way1: crc32(scratch, key.length + 1) % size };
 }
 
 /** Parses dotted-quad IPv4 ("10.0.0.1") to a uint32. */

@@ -310,7 +310,8 @@ control GatewayIngress(inout headers_t hdr,
      * The flow hashes of core/hash/flow-key.ts, one action per flow-key kind (BMv2 runs no hash
      * under a condition inside an action): the signature (CRC-32 of the flow key), the
      * consistent-hash slot (the same CRC-32 mod the VIP's slot count), and the two flow-state
-     * indexes (CRC-16 of the key, and of the key after a salt byte). The time is read in ticks of
+     * indexes (CRC-16 of the key; CRC-32 of the key after a salt byte: a second CRC-16 would differ
+     * from the first by a constant, so flows colliding in one way would collide in both). The time is read in ticks of
      * 2^20 µs (about 1.05 s), wrapping every 19 hours.
      */
     @id(4)
@@ -321,7 +322,7 @@ control GatewayIngress(inout headers_t hdr,
             { hdr.ipv4.srcAddr, hdr.ipv4.dstAddr, hdr.ipv4.protocol, meta.l4_src_port, meta.l4_dst_port }, meta.vip_slots);
         hash(meta.way0_index, HashAlgorithm.crc16, 32w0,
             { hdr.ipv4.srcAddr, hdr.ipv4.dstAddr, hdr.ipv4.protocol, meta.l4_src_port, meta.l4_dst_port }, FLOW_SLOTS);
-        hash(meta.way1_index, HashAlgorithm.crc16, 32w0,
+        hash(meta.way1_index, HashAlgorithm.crc32, 32w0,
             { FLOW_WAY1_SALT, hdr.ipv4.srcAddr, hdr.ipv4.dstAddr, hdr.ipv4.protocol, meta.l4_src_port, meta.l4_dst_port }, FLOW_SLOTS);
         meta.now_ticks = standard_metadata.ingress_global_timestamp[35:20];
     }
@@ -334,7 +335,7 @@ control GatewayIngress(inout headers_t hdr,
             { hdr.ipv4.srcAddr, hdr.ipv4.dstAddr, hdr.ipv4.protocol }, meta.vip_slots);
         hash(meta.way0_index, HashAlgorithm.crc16, 32w0,
             { hdr.ipv4.srcAddr, hdr.ipv4.dstAddr, hdr.ipv4.protocol }, FLOW_SLOTS);
-        hash(meta.way1_index, HashAlgorithm.crc16, 32w0,
+        hash(meta.way1_index, HashAlgorithm.crc32, 32w0,
             { FLOW_WAY1_SALT, hdr.ipv4.srcAddr, hdr.ipv4.dstAddr, hdr.ipv4.protocol }, FLOW_SLOTS);
         meta.now_ticks = standard_metadata.ingress_global_timestamp[35:20];
     }
@@ -347,7 +348,7 @@ control GatewayIngress(inout headers_t hdr,
             { hdr.ipv4.srcAddr, hdr.ipv4.dstAddr }, meta.vip_slots);
         hash(meta.way0_index, HashAlgorithm.crc16, 32w0,
             { hdr.ipv4.srcAddr, hdr.ipv4.dstAddr }, FLOW_SLOTS);
-        hash(meta.way1_index, HashAlgorithm.crc16, 32w0,
+        hash(meta.way1_index, HashAlgorithm.crc32, 32w0,
             { FLOW_WAY1_SALT, hdr.ipv4.srcAddr, hdr.ipv4.dstAddr }, FLOW_SLOTS);
         meta.now_ticks = standard_metadata.ingress_global_timestamp[35:20];
     }
