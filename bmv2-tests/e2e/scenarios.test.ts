@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flowStateIndexes } from '../../core/hash/index.ts';
+import { flowStateIndexes, parseIpv4 } from '../../core/hash/index.ts';
 import { InterfacePort } from '../../target/ports/interface-port.ts';
 import { decodeEthernet, ETHERTYPE_IPV4 } from '../../core/packet/ethernet.ts';
 import { decodeIpv4 } from '../../core/packet/ipv4.ts';
@@ -56,11 +56,10 @@ function expectSpread(result: BurstResult, shares: Record<string, number>, toler
 
 /** In snapshots of flow records per gateway, the records of client connections to `target` from these source ports. */
 function flowStateIn(snapshots: readonly { gateway: string; flows: readonly { signature: number }[] }[], client: string, target: string, ports: readonly number[], size: number): unknown[] {
-  const ip = (a: string): number => a.split('.').reduce((n, x) => n * 256 + Number(x), 0);
   const [address, port] = target.split(':') as [string, string];
   return snapshots.flatMap(({ gateway, flows }) =>
     ports.map((srcPort) => {
-      const { signature } = flowStateIndexes('5-tuple', { srcAddr: ip(client), dstAddr: ip(address), protocol: 6, srcPort, dstPort: Number(port) }, size);
+      const { signature } = flowStateIndexes('5-tuple', { srcAddr: parseIpv4(client), dstAddr: parseIpv4(address), protocol: 6, srcPort, dstPort: Number(port) }, size);
       return { gateway, srcPort, entries: flows.filter((f) => f.signature === signature) };
     }),
   );

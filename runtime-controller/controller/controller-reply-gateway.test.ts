@@ -4,11 +4,12 @@
  * moves back when the gateway returns: the VMs' answers never keep going to a lost gateway.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatIpv4 } from '../../core/hash/flow-key.ts';
 import { hostByName } from '../../core/spec/lookup.ts';
 import { replyGatewayOf } from '../../core/token/conventions.ts';
 import type { Prober } from '../health/index.ts';
-import { HOST_P4 } from '../lb/index.ts';
-import { eventually, startDeployment, type Deployment } from './test-setup.ts';
+import { GATEWAY_P4, HOST_P4, type TableEntry } from '../lb/index.ts';
+import { eventually, startSettledDeployment, type Deployment } from './test-setup.ts';
 
 /** Health is not what this tests: every probe passes. */
 const alwaysUp: Prober = async () => ({ ok: true, latencyMs: 0 });
@@ -27,21 +28,14 @@ describe('replyGatewayOf', () => {
 
 describe('controller: reply gateway follows the gateways that are up', () => {
   let d: Deployment;
-  /** The peers of the hosts' default (0/0) entries: where their VMs' Internet traffic goes. */
-  const peersOf = async (host: string): Promise<string[]> => {
-    const entries = await d.readEntries(host, HOST_P4.peerTable);
-    const defaults = entries.filter((e) => (e.keys.dst_addr as { prefixLength?: number }).prefixLength === 0);
-    const dotted = (v: unknown): string => {
-      const n = Number(v);
-      return [24, 16, 8, 0].map((shift) => (n >>> shift) & 0xff).join('.');
-    };
-    return [...new Set(defaults.map((e) => (typeof e.params.peer_addr === 'string' ? e.params.peer_addr : dotted(e.params.peer_addr))))].sort();
-  };
+  /** The hosts' default (0/0) peer entries: where their VMs' Internet traffic goes, with which token. */
+  const defaultPeers = async (host: string): Promise<TableEntry[]> =>
+    (await d.readEntries(host, HOST_P4.peerTable)).filter((e) => (e.keys.dst_addr as { prefixLength?: number }).prefixLength === 0);
+  const address = (v: unknown): string => (typeof v === 'string' ? v : formatIpv4(Number(v)));
+  const peersOf = async (host: string): Promise<string[]> => [...new Set((await defaultPeers(host)).map((e) => address(e.params.peer_addr)))].sort();
 
   beforeAll(async () => {
-    d = await startDeployment({ prober: alwaysUp });
-    await d.controller.waitUntilReconciled(60_000);
-    await d.controller.settled();
+    d = await startSettledDeployment({ prober: alwaysUp });
   }, 120_000);
 
   afterAll(async () => {
@@ -57,9 +51,11 @@ describe('controller: reply gateway follows the gateways that are up', () => {
     await d.targets.get('gw-west')!.close();
     await eventually(async () => (await peersOf('host-b')).join() === east, 10_000, 'host-b replies through gw-east');
     expect(await peersOf('host-a')).toEqual([east]);
-    // The tokens the host now sends are the ones gw-east accepts.
-    const tokens = d.controller.tokens({ switch: 'host-b' }).filter((t) => t.table === HOST_P4.peerTable);
-    expect(tokens.length).toBeGreaterThan(0);
+    // The tokens the host now sends are ones gw-east accepts.
+    const accepted = new Set((await d.readEntries('gw-east', GATEWAY_P4.tokenTable)).map((e) => String(e.keys['token'])));
+    const sent = (await defaultPeers('host-b')).map((e) => String(e.params['token']));
+    expect(sent.length).toBeGreaterThan(0);
+    for (const token of sent) expect(accepted.has(token)).toBe(true);
 
     await d.restartTarget('gw-west');
     await eventually(async () => (await peersOf('host-b')).join() === west, 30_000, 'host-b replies through gw-west again');

@@ -9,7 +9,7 @@ import type { LbSpec } from '../../core/spec/schema.ts';
 import type { Prober } from '../health/index.ts';
 import { GATEWAY_P4, type TableEntry } from '../lb/index.ts';
 import { backendChanges, specChangeProblems } from './spec-change.ts';
-import { exampleSpecAt, startDeployment, type Deployment } from './test-setup.ts';
+import { exampleSpecAt, startSettledDeployment, type Deployment } from './test-setup.ts';
 
 const alwaysUp: Prober = async () => ({ ok: true, latencyMs: 0 });
 
@@ -48,9 +48,7 @@ describe('controller: a VIP\'s backends change while it runs', () => {
   const backendEntries = async (gateway: string): Promise<TableEntry[]> => d.readEntries(gateway, GATEWAY_P4.backendTable);
 
   beforeAll(async () => {
-    d = await startDeployment({ prober: alwaysUp });
-    await d.controller.waitUntilReconciled(60_000);
-    await d.controller.settled();
+    d = await startSettledDeployment({ prober: alwaysUp });
   }, 120_000);
 
   afterAll(async () => {

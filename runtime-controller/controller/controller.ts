@@ -176,6 +176,11 @@ function updateValues(updates: readonly EntryUpdate[], defaults: SwitchTables['d
   return out;
 }
 
+function programTexts(spec: LbSpec): { readonly gateway: string; readonly host: string } {
+  const programs = generatePrograms(spec);
+  return { gateway: programs.gateway.p4, host: programs.host.p4 };
+}
+
 function summaryOf(t: GatewayTables): GatewayTablesSummary {
   return { gateway: t.gateway, defaults: t.defaults, vips: t.vips, alarms: t.alarms };
 }
@@ -200,6 +205,8 @@ export class Controller {
   private plan: TokenPlan | undefined;
   /** Each host's reply gateway as the current token plan has it. */
   private replyGateways = new Map<string, string>();
+  /** The P4 text of the programs the switches run, rendered on the first applySpec. */
+  private programsInForce: { readonly gateway: string; readonly host: string } | undefined;
   /** Gateways that have been pipeline-ready under this controller. */
   private readonly gatewaysSeenReady = new Set<string>();
   private tokenTimer: ReturnType<Clock['setTimer']> | undefined;
@@ -806,8 +813,10 @@ export class Controller {
     if (!this.running || this.registry === undefined) throw new ControllerError('CONTROLLER_NOT_RUNNING', 'the controller is not running');
     const problems = specChangeProblems(this.spec, next);
     if (problems.length === 0) {
-      const [before, after] = [generatePrograms(this.spec), generatePrograms(next)];
-      if (before.gateway.p4 !== after.gateway.p4 || before.host.p4 !== after.host.p4) problems.push({ path: 'vips', message: 'the change needs new P4 programs (table sizes)' });
+      // The programs in force never change while running (a change that would is refused), so they are rendered once.
+      this.programsInForce ??= programTexts(this.spec);
+      const after = programTexts(next);
+      if (after.gateway !== this.programsInForce.gateway || after.host !== this.programsInForce.host) problems.push({ path: 'vips', message: 'the change needs new P4 programs (table sizes)' });
     }
     if (problems.length > 0) {
       throw new ControllerError('CONTROLLER_SPEC_CHANGE', `the running controller cannot apply this spec: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, {

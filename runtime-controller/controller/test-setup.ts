@@ -285,6 +285,14 @@ async function deploy(target: DeploymentTarget, fleet: Fleet, extra: Partial<Con
   }
 }
 
+/** startDeployment, then wait until every switch is reconciled and the controller has written everything. */
+export async function startSettledDeployment(extra: Partial<ControllerOptions> = {}, tweaks: SpecTweaks = {}): Promise<Deployment> {
+  const d = await startDeployment(extra, tweaks);
+  await d.controller.waitUntilReconciled(60_000);
+  await d.controller.settled();
+  return d;
+}
+
 /** Polls `check` every 20 ms until it holds; returns the elapsed ms, or throws after `timeoutMs`. */
 export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<number> {
   const started = Date.now();
