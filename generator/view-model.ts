@@ -15,6 +15,7 @@ import {
   VIP_MODE_CODES,
   type DropReason,
 } from '../core/p4-contract.ts';
+import { MAX_DATA_PLANE_ID, maxId, positionalIds, type SpecIds } from '../core/spec/ids.ts';
 import type { LbSpec } from '../core/spec/schema.ts';
 import { GenerateError } from './errors.ts';
 import { GATEWAY_IDS, HOST_IDS } from './ids.ts';
@@ -23,8 +24,6 @@ import { GATEWAY_IDS, HOST_IDS } from './ids.ts';
 export const DEFAULT_CPU_PORT = 255;
 const IPV4_HEADER_BYTES = 20;
 const UDP_HEADER_BYTES = 8;
-/** Ids travel in 16-bit fields of the data plane (vip_id, backend_id, vm_id). */
-const MAX_ID = 0xffff;
 /** Smallest size of the tables whose entries the controller adds at run time. */
 const MIN_RUNTIME_TABLE = 1024;
 
@@ -63,33 +62,39 @@ export interface CommonViewModel {
   readonly dropReasonCount: number;
 }
 
+/** Entries per table (and cells per counter) of the gateway program. */
+export interface GatewaySizes {
+  readonly vipTable: number;
+  readonly slotTable: number;
+  readonly backendTable: number;
+  readonly tokenTable: number;
+  readonly natReverse: number;
+  readonly routes: number;
+  readonly vipCounter: number;
+  readonly backendCounter: number;
+}
+
+/** Entries per table (and cells per counter) of the host program. */
+export interface HostSizes {
+  readonly localVm: number;
+  readonly tokenTable: number;
+  readonly peerTable: number;
+  readonly routes: number;
+  readonly vmCounter: number;
+}
+
 export interface GatewayViewModel extends CommonViewModel {
   readonly ids: typeof GATEWAY_IDS;
   readonly modes: typeof VIP_MODE_CODES;
   readonly flowKeys: readonly { constName: string; code: number; fields: readonly string[]; actionName: string; actionId: number }[];
   readonly flowSlots: number;
   readonly flowWay1Salt: string;
-  readonly sizes: {
-    readonly vipTable: number;
-    readonly slotTable: number;
-    readonly backendTable: number;
-    readonly tokenTable: number;
-    readonly natReverse: number;
-    readonly routes: number;
-    readonly vipCounter: number;
-    readonly backendCounter: number;
-  };
+  readonly sizes: GatewaySizes;
 }
 
 export interface HostViewModel extends CommonViewModel {
   readonly ids: typeof HOST_IDS;
-  readonly sizes: {
-    readonly localVm: number;
-    readonly tokenTable: number;
-    readonly peerTable: number;
-    readonly routes: number;
-    readonly vmCounter: number;
-  };
+  readonly sizes: HostSizes;
 }
 
 function nextPowerOfTwo(n: number): number {
@@ -101,6 +106,39 @@ function nextPowerOfTwo(n: number): number {
 /** A table the controller fills at run time: room for twice the spec's entries, at least 1024. */
 function runtimeTableSize(entries: number): number {
   return Math.max(MIN_RUNTIME_TABLE, nextPowerOfTwo(entries * 2));
+}
+
+/**
+ * What the gateway tables must hold for `spec`, without headroom: the controller installs this
+ * many entries (counters: the largest id + 1 cells). A running program can take a changed spec
+ * whose needs fit its sizes (program-change.ts). `ids` default to the positions a deployment starts with.
+ */
+export function gatewayNeeds(spec: LbSpec, ids: SpecIds = positionalIds(spec)): GatewaySizes {
+  const vipBackends = spec.vips.reduce((n, v) => n + v.backends.length, 0);
+  return {
+    vipTable: spec.vips.reduce((n, v) => n + v.ports.length, 0),
+    slotTable: spec.vips.reduce((n, v) => n + v.slots, 0),
+    // Two entries per (VIP, backend): the current token and its successor during renewal.
+    backendTable: vipBackends * 2,
+    tokenTable: spec.vms.length * 2,
+    natReverse: vipBackends,
+    routes: spec.hosts.length + 1,
+    vipCounter: maxId(ids.vip) + 1,
+    backendCounter: maxId(ids.backend) + 1,
+  };
+}
+
+/** What the host tables must hold for `spec`, without headroom (see gatewayNeeds). */
+export function hostNeeds(spec: LbSpec, ids: SpecIds = positionalIds(spec)): HostSizes {
+  const peers = spec.gateways.length + spec.vms.length;
+  return {
+    localVm: spec.vms.length,
+    // Tokens from every gateway and peer host, for each VM, with renewals overlapping.
+    tokenTable: spec.vms.length * peers * 2,
+    peerTable: spec.vms.length * peers,
+    routes: spec.hosts.length + 1,
+    vmCounter: maxId(ids.backend) + 1,
+  };
 }
 
 /** SHA-256 of the validated spec as canonical JSON (keys sorted): comments and layout do not count. */
@@ -130,12 +168,12 @@ function cpuPortOf(spec: LbSpec): number {
 }
 
 function checkLimits(spec: LbSpec, gatewayTunnelPorts: readonly number[]): void {
-  if (spec.vips.length > MAX_ID) {
+  if (spec.vips.length > MAX_DATA_PLANE_ID) {
     throw new GenerateError('GENERATE_TOO_MANY', `${spec.vips.length} VIPs; vip_id is 16 bits`, {
       location: { path: 'vips' },
     });
   }
-  if (spec.vms.length > MAX_ID) {
+  if (spec.vms.length > MAX_DATA_PLANE_ID) {
     throw new GenerateError('GENERATE_TOO_MANY', `${spec.vms.length} VMs; backend_id is 16 bits`, {
       location: { path: 'vms' },
     });
@@ -174,10 +212,8 @@ function common(spec: LbSpec, version: string, tunnelPorts: readonly number[], d
 export function gatewayViewModel(spec: LbSpec, generatorVersion: string): GatewayViewModel {
   const tunnelPorts = uniqueSorted(spec.gateways.map((g) => g.underlay.tunnelUdpPort));
   checkLimits(spec, tunnelPorts);
-  const vipEntries = spec.vips.reduce((n, v) => n + v.ports.length, 0);
-  const slotEntries = spec.vips.reduce((n, v) => n + v.slots, 0);
+  const needs = gatewayNeeds(spec);
   const largestVip = Math.max(...spec.vips.map((v) => v.slots));
-  const vipBackends = spec.vips.reduce((n, v) => n + v.backends.length, 0);
   return {
     ...common(spec, generatorVersion, tunnelPorts, GATEWAY_DROP_REASONS),
     ids: GATEWAY_IDS,
@@ -191,34 +227,33 @@ export function gatewayViewModel(spec: LbSpec, generatorVersion: string): Gatewa
     flowSlots: spec.flowState.slotsPerGateway,
     flowWay1Salt: `0x${FLOW_STATE_WAY1_SALT.toString(16)}`,
     sizes: {
-      vipTable: runtimeTableSize(vipEntries),
+      vipTable: runtimeTableSize(needs.vipTable),
       // Room for the spec's VIPs and one more of the largest size, added at run time.
-      slotTable: slotEntries + largestVip,
-      // Two entries per (VIP, backend): the current token and its successor during renewal.
-      backendTable: runtimeTableSize(vipBackends),
-      tokenTable: runtimeTableSize(spec.vms.length * 2),
-      natReverse: runtimeTableSize(vipBackends),
+      slotTable: needs.slotTable + largestVip,
+      backendTable: Math.max(MIN_RUNTIME_TABLE, nextPowerOfTwo(needs.backendTable)),
+      tokenTable: runtimeTableSize(needs.tokenTable),
+      natReverse: runtimeTableSize(needs.natReverse),
       routes: MIN_RUNTIME_TABLE,
-      vipCounter: runtimeTableSize(spec.vips.length + 1),
-      backendCounter: runtimeTableSize(spec.vms.length + 1),
+      vipCounter: runtimeTableSize(needs.vipCounter),
+      backendCounter: runtimeTableSize(needs.backendCounter),
     },
   };
 }
 
 export function hostViewModel(spec: LbSpec, generatorVersion: string): HostViewModel {
-  const tunnelPorts = uniqueSorted(spec.vms.map((vm) => vm.udpPort));
+  // Spare ports let a running controller add VMs without new programs (program-change.ts).
+  const tunnelPorts = uniqueSorted([...spec.vms.map((vm) => vm.udpPort), ...spec.spareVmUdpPorts]);
   checkLimits(spec, uniqueSorted(spec.gateways.map((g) => g.underlay.tunnelUdpPort)));
-  const peers = spec.gateways.length + spec.vms.length;
+  const needs = hostNeeds(spec);
   return {
     ...common(spec, generatorVersion, tunnelPorts, HOST_DROP_REASONS),
     ids: HOST_IDS,
     sizes: {
-      localVm: runtimeTableSize(spec.vms.length),
-      // Tokens from every gateway and peer host, for each VM, with renewals overlapping.
-      tokenTable: runtimeTableSize(spec.vms.length * peers * 2),
-      peerTable: runtimeTableSize(spec.vms.length * peers),
+      localVm: runtimeTableSize(needs.localVm),
+      tokenTable: runtimeTableSize(needs.tokenTable),
+      peerTable: runtimeTableSize(needs.peerTable),
       routes: MIN_RUNTIME_TABLE,
-      vmCounter: runtimeTableSize(spec.vms.length + 1),
+      vmCounter: runtimeTableSize(needs.vmCounter),
     },
   };
 }

@@ -3,6 +3,7 @@
  * adapter over the controller's definition in runtime-controller/lb/, so the tests install
  * exactly what the controller would. Health is a per-VM predicate here (default: all healthy).
  */
+import { positionalIds } from '../../core/spec/ids.ts';
 import type { SlotTable } from '../../core/hash/index.ts';
 import type { Gateway, LbSpec, Vip, Vm } from '../../core/spec/schema.ts';
 import {
@@ -54,6 +55,8 @@ export interface GatewayEntriesOptions {
 export function gatewayEntries(spec: LbSpec, options: GatewayEntriesOptions): ProgramEntries {
   const { defaults, entries } = computeGatewayTables({
     spec,
+    // Packet tests install a fresh deployment: its ids are the starting positions.
+    ids: positionalIds(spec),
     gateway: options.gateway,
     view: viewOf(options.healthy ?? (() => true)),
     keys: options.keys,
@@ -73,6 +76,6 @@ export interface HostEntriesOptions {
 }
 
 export function hostEntries(spec: LbSpec, options: HostEntriesOptions): ProgramEntries {
-  const { defaults, entries } = computeHostTables({ spec, ...options });
+  const { defaults, entries } = computeHostTables({ spec, ids: positionalIds(spec), ...options });
   return { defaults, entries };
 }

@@ -135,15 +135,15 @@ export async function resolveApiToken(config: Pick<RunConfig, 'apiTokenFile' | '
 }
 
 /**
- * Reads the spec file again and applies it to the running controller (VIPs' backends, weights,
- * health checks); a change that needs a restart is refused and logged, and the controller keeps
- * running on the spec it had. `p4lb run` does this on SIGHUP.
+ * Reads the spec file again and applies it to the running controller (VMs and VIPs added or
+ * removed, VIPs' backends, weights, health checks); a change that needs a restart is refused and
+ * logged, and the controller keeps running on the spec it had. `p4lb run` does this on SIGHUP.
  */
 export async function reloadSpec(controller: Pick<Controller, 'applySpec'>, specPath: string, logger: Logger): Promise<boolean> {
   try {
     const next = await loadSpecFile(specPath);
-    const { backends } = await controller.applySpec(next);
-    logger.info({ spec: specPath, backends }, 'spec reloaded');
+    const change = await controller.applySpec(next);
+    logger.info({ spec: specPath, ...change }, 'spec reloaded');
     return true;
   } catch (err) {
     logger.error({ spec: specPath, err: err instanceof P4lbError ? err.describe() : String(err) }, 'spec reload refused: the controller keeps its spec');

@@ -5,9 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { P4lbError } from '../errors.ts';
 import { parseSpec } from './load.ts';
 import {
-  NO_ID,
   backendId,
-  backendNamesById,
   defaultVmMac,
   distanceKm,
   gatewayId,
@@ -17,7 +15,6 @@ import {
   locationOf,
   splitAddress,
   vipId,
-  vipNamesById,
   vipsOfVm,
   vmMac,
   vmsOfHost,
@@ -36,8 +33,6 @@ describe('ids', () => {
     expect(vipId(example, 'web')).toBe(2);
     expect(['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((n) => backendId(example, n))).toEqual([1, 2, 3, 4]);
     expect(gatewayId(example, 'gw-east')).toBe(1);
-    expect(vipNamesById(example)).toEqual([undefined, 'api', 'web']);
-    expect(backendNamesById(example)[NO_ID]).toBeUndefined();
   });
 
   it('do not depend on the order of the spec lists', () => {

@@ -1,21 +1,14 @@
 /**
- * Canonical, pure questions about a validated spec: stable numeric ids and lookups by name.
- * The generator, the controller and the embedded target all take ids from here so that a VIP
- * or backend has the same number in the P4 tables, the controller's state and the tests.
+ * Canonical, pure questions about a validated spec: positions and lookups by name.
+ * `vipId` and `backendId` are the ids a deployment starts with (core/spec/ids.ts): a running
+ * controller takes its ids from the registry, which keeps them when VMs and VIPs come and go.
  */
-import { P4lbError, didYouMean } from '../errors.ts';
+import { P4lbError } from '../errors.ts';
 import { byCodeUnit } from '../order.ts';
+import { NO_ID, SpecLookupError } from './ids.ts';
 import type { Gateway, Host, LbSpec, Location, Vip, Vm } from './schema.ts';
 
-/** Id 0 means "no VIP" / "no backend" in the data plane (a table miss, an empty slot). */
-export const NO_ID = 0;
-
-/** A name that the spec does not define (a caller bug once the spec has been validated). */
-export class SpecLookupError extends P4lbError {
-  constructor(kind: string, name: string, known: readonly string[]) {
-    super('SPEC_UNKNOWN_NAME', `unknown ${kind} '${name}'`, { hint: didYouMean(name, known) });
-  }
-}
+export { NO_ID, SpecLookupError };
 
 /** Code-unit order, not locale order: ids must not depend on the machine's locale. */
 function byName(a: { name: string }, b: { name: string }): number {
@@ -49,14 +42,6 @@ export function hostId(spec: LbSpec, hostName: string): number {
   return idIn('host', spec.hosts, hostName);
 }
 
-/** Id → name tables, index 0 unused, for decoding what the data plane reports. */
-export function vipNamesById(spec: LbSpec): readonly (string | undefined)[] {
-  return [undefined, ...[...spec.vips].sort(byName).map((v) => v.name)];
-}
-
-export function backendNamesById(spec: LbSpec): readonly (string | undefined)[] {
-  return [undefined, ...[...spec.vms].sort(byName).map((v) => v.name)];
-}
 
 function indexByName<T extends { name: string }>(list: readonly T[]): ReadonlyMap<string, T> {
   return new Map(list.map((x) => [x.name, x]));

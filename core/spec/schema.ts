@@ -245,6 +245,10 @@ export const LbSpecSchema = z
     vips: z.array(VipSchema).min(1),
     tokens: TokensSchema.default({ ...TOKEN_DEFAULTS }),
     flowState: FlowStateSchema.default({ slotsPerGateway: DEFAULT_FLOW_STATE_SLOTS }),
+    spareVmUdpPorts: z
+      .array(l4Port('a spare VM tunnel port'))
+      .default([])
+      .describe('tunnel UDP ports the host program parses besides the VMs\' own, so that VMs added while the controller runs can use them'),
   })
   .describe('p4lb load-balancer spec');
 

@@ -113,4 +113,25 @@ describe('validateSpec', () => {
       expect(paths).not.toContain('vms[0].nicPort');
     }
   });
+
+  it('refuses two NAT VIPs that send to one VM port (replies could not be told apart), naming the second', () => {
+    const value = exampleValue();
+    const vips = value.vips as Record<string, unknown>[];
+    vips.push({ ...vips[1], name: 'api2', address: '203.0.113.21', backends: ['vm-b2', 'vm-a2'] });
+    const result = validateSpec(value);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.issues.map((x) => `${formatPath(x.path)}: ${x.message}`)).toEqual([
+        "vips[2].backends[0]: NAT target VM 'vm-b2' tcp port 80 (replies are translated back by VM and port) is already used by vips[1]",
+        "vips[2].backends[1]: NAT target VM 'vm-a2' tcp port 80 (replies are translated back by VM and port) is already used by vips[1]",
+      ]);
+    }
+    // Another target port is fine, and so is a spare tunnel port listed once.
+    vips[2]!.targetPort = 81;
+    value.spareVmUdpPorts = [7005, 7006];
+    expect(validateSpec(value).ok).toBe(true);
+    value.spareVmUdpPorts = [7005, 7005];
+    const twice = validateSpec(value);
+    expect(twice.ok ? [] : twice.issues.map((x) => formatPath(x.path))).toEqual(['spareVmUdpPorts[1]']);
+  });
 });

@@ -198,6 +198,13 @@ export function checkSemantics(value: unknown): SpecIssue[] {
     }),
     (k) => `UDP port ${k}`,
   );
+  // Spare tunnel ports are listed once each (a spare port may equal a VM's: ports are per host).
+  const spares = Array.isArray(value.spareVmUdpPorts) ? value.spareVmUdpPorts : [];
+  unique(
+    issues,
+    spares.map((port, i) => ({ path: ['spareVmUdpPorts', i], key: typeof port === 'number' ? String(port) : undefined, owner: ['spareVmUdpPorts', i] })),
+    (p) => `spare UDP port ${p}`,
+  );
   unique(
     issues,
     vms.map(([i, r]) => {
@@ -369,5 +376,26 @@ export function checkSemantics(value: unknown): SpecIssue[] {
       });
     }
   }
+
+  // NAT replies are translated back by (VM, protocol, VM port): two NAT VIPs cannot share one.
+  unique(
+    issues,
+    vips.flatMap(([i, vip]) => {
+      if (vip.mode !== 'nat' || !Array.isArray(vip.backends) || !Array.isArray(vip.ports)) return [];
+      const protocol = str(vip.protocol);
+      const ports = vip.targetPort === undefined ? vip.ports : [vip.targetPort];
+      // Repeats within the VIP (a VM or port listed twice) are reported on their own above.
+      const own = new Set<string>();
+      return vip.backends.flatMap((b, k) =>
+        ports.flatMap((port) => {
+          const key = typeof b === 'string' && protocol !== undefined && typeof port === 'number' ? `VM '${b}' ${protocol} port ${port}` : undefined;
+          if (key === undefined || own.has(key)) return [];
+          own.add(key);
+          return [{ path: ['vips', i, 'backends', k] as SpecPath, key, owner: ['vips', i] as SpecPath }];
+        }),
+      );
+    }),
+    (k) => `NAT target ${k} (replies are translated back by VM and port)`,
+  );
   return issues;
 }

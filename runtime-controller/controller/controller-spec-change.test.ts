@@ -1,54 +1,95 @@
 /**
- * Backends added to and removed from a VIP while the controller runs (a changed spec applied in
- * place): only that VIP's slots and backend entries change, health checks of the others keep
- * their state, and changes that would shift ids or need new programs are refused, naming the field.
+ * A running controller takes a changed spec in place: backends of a VIP, and whole VMs and VIPs,
+ * added and removed. VIPs and VMs that stay keep their data-plane ids (pinned flows keep their
+ * VM), new ones take free ids that outlive a restart, counters of a reused id start from zero,
+ * nothing is pushed (flow state stays), and a change the running programs cannot hold is refused
+ * with the field at fault, changing nothing.
  */
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendId, vipId } from '../../core/spec/lookup.ts';
-import type { LbSpec } from '../../core/spec/schema.ts';
+import { frame, innerPacket } from '../../bmv2-tests/dsl/scenario.ts';
+import { backendIdIn, vipIdIn } from '../../core/spec/ids.ts';
+import type { LbSpec, Vm } from '../../core/spec/schema.ts';
 import type { Prober } from '../health/index.ts';
-import { GATEWAY_P4, type TableEntry } from '../lb/index.ts';
-import { backendChanges, specChangeProblems } from './spec-change.ts';
-import { exampleSpecAt, startSettledDeployment, type Deployment } from './test-setup.ts';
+import { diffEntries, entryKey, GATEWAY_P4, HOST_P4, type TableEntry } from '../lb/index.ts';
+import { Controller } from './controller.ts';
+import { describeSpecChange, specChangeProblems } from './spec-change.ts';
+import { controllerTestTargets, eventually, exampleSpecAt, startDeploymentOn, suiteName, type SwitchDeployment as Deployment } from './test-setup.ts';
 
 const alwaysUp: Prober = async () => ({ ok: true, latencyMs: 0 });
+/** Probes never reach an address (alwaysUp answers), but VMs added by a test have no server of the deployment. */
+const anyEndpoint = () => ({ host: '127.0.0.1', port: 9 });
 
 const withoutBackend = (spec: LbSpec, vip: string, vm: string): LbSpec => ({
   ...spec,
   vips: spec.vips.map((v) => (v.name === vip ? { ...v, backends: v.backends.filter((b) => b !== vm) } : v)),
 });
 
+/** `spec` with `vm` added as a backend of `vips`. */
+function withVm(spec: LbSpec, vm: Vm, vips: readonly string[]): LbSpec {
+  return { ...spec, vms: [...spec.vms, vm], vips: spec.vips.map((v) => (vips.includes(v.name) ? { ...v, backends: [...v.backends, vm.name] } : v)) };
+}
+
+/** `spec` without the VM, in any VIP. */
+function withoutVm(spec: LbSpec, name: string): LbSpec {
+  return { ...spec, vms: spec.vms.filter((v) => v.name !== name), vips: spec.vips.map((v) => ({ ...v, backends: v.backends.filter((b) => b !== name) })) };
+}
+
+/**
+ * A tunnel-mode VIP like `api` on another address and port, over `backends` (tunnel mode: a NAT
+ * VIP could not share a VM's port with `api`, replies are translated back by VM and port).
+ */
+function withVip(spec: LbSpec, name: string, backends: readonly string[]): LbSpec {
+  const { targetPort: _nat, ...api } = spec.vips.find((v) => v.name === 'api')!;
+  return { ...spec, vips: [...spec.vips, { ...api, name, mode: 'tunnel', address: '203.0.113.30', ports: [9090], backends: [...backends] }] };
+}
+
+const allHealthy = (c: Controller): boolean =>
+  c.vipStatus().every((v) => v.backends.every((b) => Object.values(b.gateways).every((g) => g.health === 'healthy')));
+
+// Ports are unique per host: host-b's vm-b1 has 7003, so host-a can give it to a new VM, and the
+// running host program already parses it.
+const vmA3: Vm = { name: 'vm-a3', host: 'host-a', privateIpv4: '192.168.1.13', udpPort: 7003, nicPort: 4, weight: 1 };
+
 describe('specChangeProblems', () => {
   const spec = exampleSpecAt({});
 
-  it('accepts a change of a VIP\'s backends and reports it', () => {
-    const next = withoutBackend(spec, 'api', 'vm-b2');
+  it('accepts VMs, VIPs and backends coming and going, and reports them', () => {
+    const next = withVip(withVm(withoutBackend(spec, 'api', 'vm-b2'), vmA3, ['web']), 'extra', ['vm-a1']);
     expect(specChangeProblems(spec, next)).toEqual([]);
-    expect(backendChanges(spec, next)).toEqual([{ vip: 'api', added: [], removed: ['vm-b2'] }]);
-    expect(backendChanges(next, spec)).toEqual([{ vip: 'api', added: ['vm-b2'], removed: [] }]);
+    expect(describeSpecChange(spec, next)).toEqual({
+      vmsAdded: ['vm-a3'], vmsRemoved: [], vipsAdded: ['extra'], vipsRemoved: [],
+      backends: [{ vip: 'web', added: ['vm-a3'], removed: [] }, { vip: 'api', added: [], removed: ['vm-b2'] }],
+    });
+    expect(describeSpecChange(next, spec)).toMatchObject({ vmsRemoved: ['vm-a3'], vipsRemoved: ['extra'] });
   });
 
-  it('refuses what would shift ids or touch the switches, naming the field', () => {
-    const renamedVm = { ...spec, vms: spec.vms.map((v) => (v.name === 'vm-b2' ? { ...v, name: 'vm-b3' } : v)) };
-    expect(specChangeProblems(spec, renamedVm).map((p) => p.path)).toEqual(['vms']);
-    const fewerVips = { ...spec, vips: spec.vips.slice(1) };
-    expect(specChangeProblems(spec, fewerVips).map((p) => p.path)).toEqual(['vips']);
+  it('refuses what touches the switches, naming the field', () => {
     const movedGateway = { ...spec, gateways: spec.gateways.map((g, i) => (i === 0 ? { ...g, p4runtime: { ...g.p4runtime, address: '127.0.0.1:1' } } : g)) };
     expect(specChangeProblems(spec, movedGateway)).toEqual([{ path: 'gateways', message: expect.stringContaining('gateways') as unknown }]);
+    expect(specChangeProblems(spec, { ...spec, flowState: { slotsPerGateway: 512 } }).map((p) => p.path)).toEqual(['flowState']);
   });
 });
 
-describe('controller: a VIP\'s backends change while it runs', () => {
+for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(suiteName('controller: VMs, VIPs and backends change while it runs', t), () => {
   let d: Deployment;
-  const apiBackends = async (gateway: string): Promise<Set<number>> => {
-    const api = vipId(d.spec, 'api');
+  let pushes = 0;
+  const slotOwners = async (gateway: string, vip: number): Promise<Set<number>> => {
     const slots = await d.readEntries(gateway, GATEWAY_P4.slotTable);
-    return new Set(slots.filter((e) => Number(e.keys['vip_id']) === api).map((e) => Number(e.params['backend_id'])));
+    return new Set(slots.filter((e) => Number(e.keys['vip_id']) === vip).map((e) => Number(e.params['backend_id'])));
   };
   const backendEntries = async (gateway: string): Promise<TableEntry[]> => d.readEntries(gateway, GATEWAY_P4.backendTable);
+  const localVms = async (host: string): Promise<Map<number, number>> =>
+    new Map((await d.readEntries(host, HOST_P4.localVm)).map((e) => [Number(e.keys['vm_udp_port']), Number(e.params['vm_id'])]));
 
   beforeAll(async () => {
-    d = await startSettledDeployment({ prober: alwaysUp });
+    d = await startDeploymentOn(t.target, { prober: alwaysUp, resolveEndpoint: anyEndpoint });
+    await d.controller.waitUntilReconciled(60_000);
+    await eventually(() => allHealthy(d.controller), 15_000, 'every backend healthy');
+    await d.controller.settled();
+    d.controller.events.on('reconciled', (e) => {
+      if (e.pipelinePushed) pushes++;
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -57,15 +98,16 @@ describe('controller: a VIP\'s backends change while it runs', () => {
 
   it('removes a backend from one VIP (its slots and its backend entries for that VIP) and adds it back, leaving the other VIP alone', async () => {
     const spec = d.controller.spec;
-    const b2 = backendId(spec, 'vm-b2');
-    const [api, web] = [vipId(spec, 'api'), vipId(spec, 'web')];
+    const ids = d.controller.dataPlaneIds;
+    const b2 = backendIdIn(ids, 'vm-b2');
+    const [api, web] = [vipIdIn(ids, 'api'), vipIdIn(ids, 'web')];
     const webBefore = (await backendEntries('gw-west')).filter((e) => Number(e.keys['vip_id']) === web);
-    expect((await apiBackends('gw-east')).has(b2)).toBe(true);
+    expect((await slotOwners('gw-east', api)).has(b2)).toBe(true);
 
     const result = await d.controller.applySpec(withoutBackend(spec, 'api', 'vm-b2'));
     expect(result.backends).toEqual([{ vip: 'api', added: [], removed: ['vm-b2'] }]);
     for (const gw of ['gw-east', 'gw-west']) {
-      expect((await apiBackends(gw)).has(b2)).toBe(false);
+      expect((await slotOwners(gw, api)).has(b2)).toBe(false);
       const entries = await backendEntries(gw);
       expect(entries.some((e) => Number(e.keys['vip_id']) === api && Number(e.keys['backend_id']) === b2)).toBe(false);
     }
@@ -76,16 +118,107 @@ describe('controller: a VIP\'s backends change while it runs', () => {
 
     await d.controller.applySpec(spec);
     // Added back: unknown until its check passes `rise` times, then it owns slots again.
-    const deadline = Date.now() + 10_000;
-    while (!(await apiBackends('gw-east')).has(b2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect((await apiBackends('gw-east')).has(b2)).toBe(true);
+    await eventually(async () => (await slotOwners('gw-east', api)).has(b2), 10_000, 'vm-b2 back in api');
   }, 60_000);
 
-  it('refuses a change it cannot apply and changes nothing', async () => {
+  it('adds a VM and a VIP with new ids, keeping every other id, without a pipeline push', async () => {
+    const before = d.controller.dataPlaneIds;
+    const next = withVip(withVm(d.controller.spec, vmA3, ['api']), 'extra', ['vm-a1', 'vm-a3']);
+    const change = await d.controller.applySpec(next);
+    expect(change).toMatchObject({ vmsAdded: ['vm-a3'], vipsAdded: ['extra'] });
+    const ids = d.controller.dataPlaneIds;
+    // By position vm-a3 would be 3 and shift vm-b1 and vm-b2, whose pinned flows would change VM.
+    expect(backendIdIn(ids, 'vm-a3')).toBe(5);
+    expect(vipIdIn(ids, 'extra')).toBe(3);
+    for (const [name, id] of before.backend) expect(backendIdIn(ids, name)).toBe(id);
+    for (const [name, id] of before.vip) expect(vipIdIn(ids, name)).toBe(id);
+
+    for (const gw of ['gw-east', 'gw-west']) {
+      await eventually(async () => (await slotOwners(gw, vipIdIn(ids, 'api'))).has(5), 10_000, `${gw}: vm-a3 owns api slots`);
+      await eventually(async () => (await slotOwners(gw, 3)).size === 2, 10_000, `${gw}: extra has its two backends`);
+      expect(await slotOwners(gw, 3)).toEqual(new Set([1, 5]));
+      const vipEntries = await d.readEntries(gw, GATEWAY_P4.vipTable);
+      expect(vipEntries.some((e) => Number(e.params['vip_id']) === 3 && Number(e.keys['dst_port']) === 9090)).toBe(true);
+    }
+    // One port, two hosts, two VMs: host-a delivers 7003 to vm-a3, host-b still to vm-b1.
+    expect((await localVms('host-a')).get(7003)).toBe(5);
+    expect((await localVms('host-b')).get(7003)).toBe(backendIdIn(ids, 'vm-b1'));
+    expect(pushes).toBe(0);
+  }, 60_000);
+
+  it('gives a removed VM\'s id to the next new VM, with its counters from zero', async () => {
+    // Traffic for api through gw-east, until vm-a2 has counted some (each packet is a new flow).
+    const gw = d.switches.get('gw-east')!;
+    const counted = async (vm: string) => (await d.controller.stats('gw-east')).backends.find((b) => b.vm === vm)?.packets ?? 0n;
+    for (let port = 40_000; port < 40_060 && (await counted('vm-a2')) === 0n; port++) {
+      gw.send(1, frame('02:00:00:00:00:01', '02:00:00:00:00:fe', innerPacket({ src: '198.51.100.7', srcPort: port, dst: '203.0.113.20', dstPort: 8080 })));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await eventually(async () => (await counted('vm-a2')) > 0n, 5_000, 'vm-a2 counted packets');
+
+    await d.controller.applySpec(withoutVm(d.controller.spec, 'vm-a2'));
+    expect(d.controller.dataPlaneIds.backend.has('vm-a2')).toBe(false);
+    for (const gw of ['gw-east', 'gw-west']) expect((await backendEntries(gw)).some((e) => Number(e.keys['backend_id']) === 2)).toBe(false);
+    expect((await localVms('host-a')).has(7002)).toBe(false);
+
+    const vmA4: Vm = { name: 'vm-a4', host: 'host-a', privateIpv4: '192.168.1.14', udpPort: 7002, nicPort: 3, weight: 1 };
+    await d.controller.applySpec(withVm(d.controller.spec, vmA4, ['web']));
+    expect(backendIdIn(d.controller.dataPlaneIds, 'vm-a4')).toBe(2);
+    expect((await localVms('host-a')).get(7002)).toBe(2);
+    // The cell was vm-a2's; vm-a4 starts from zero.
+    expect(await counted('vm-a4')).toBe(0n);
+    expect(pushes).toBe(0);
+  }, 60_000);
+
+  it('refuses a change the running programs cannot hold, changing nothing', async () => {
     const spec = d.controller.spec;
+    const ids = d.controller.dataPlaneIds;
     const before = await d.readEntries('gw-east');
-    await expect(d.controller.applySpec({ ...spec, vips: spec.vips.slice(1) })).rejects.toMatchObject({ code: 'CONTROLLER_SPEC_CHANGE', location: { path: 'vips' } });
+    const unparsed: Vm = { name: 'vm-a5', host: 'host-a', privateIpv4: '192.168.1.15', udpPort: 7999, nicPort: 5, weight: 1 };
+    const refused = d.controller.applySpec(withVm(spec, unparsed, ['web']));
+    await expect(refused).rejects.toMatchObject({ code: 'CONTROLLER_SPEC_CHANGE', location: { path: `vms[${spec.vms.length}].udpPort` } });
+    await expect(refused).rejects.toThrow(/port 7999 of VM 'vm-a5' is not a tunnel port of the running host program/);
+    const moved = { ...spec, hosts: spec.hosts.map((h, i) => (i === 0 ? { ...h, underlay: { ...h.underlay, ipv4: '10.0.1.9' } } : h)) };
+    await expect(d.controller.applySpec(moved)).rejects.toMatchObject({ code: 'CONTROLLER_SPEC_CHANGE', location: { path: 'hosts' } });
     expect(d.controller.spec).toBe(spec);
+    expect(d.controller.dataPlaneIds).toBe(ids);
     expect(await d.readEntries('gw-east')).toEqual(before);
   });
+
+  it('keeps the ids across a controller restart: the new controller finds nothing to change', async () => {
+    const spec = d.controller.spec;
+    const ids = d.controller.dataPlaneIds;
+    await eventually(() => allHealthy(d.controller), 10_000, 'every backend healthy before the restart');
+    await d.controller.settled();
+    const tables = await Promise.all(['gw-east', 'host-a'].map((s) => d.readEntries(s)));
+    await d.controller.stop();
+    const restarted = new Controller({
+      spec, dataDir: d.dataDir, logger: pino({ level: 'silent' }), pipelines: d.pipelines,
+      backoff: { baseMs: 50, capMs: 400, jitter: 0 }, prober: alwaysUp, resolveEndpoint: anyEndpoint, ...d.controllerOptions,
+    });
+    try {
+      let restartPushes = 0;
+      restarted.events.on('reconciled', (e) => {
+        if (e.pipelinePushed) restartPushes++;
+      });
+      await restarted.start();
+      expect(restarted.dataPlaneIds).toEqual(ids);
+      await restarted.waitUntilReconciled(60_000);
+      // The programs in force hold the changed spec: the restarted controller keeps them (no push, flow state kept).
+      expect(restartPushes).toBe(0);
+      // Its health checks start from unknown: once every backend is healthy again, the tables are as before.
+      await eventually(() => allHealthy(restarted), 10_000, 'every backend healthy after the restart');
+      let differences: string[] = [];
+      await eventually(async () => {
+        await restarted.settled();
+        const now = await Promise.all(['gw-east', 'host-a'].map((s) => d.readEntries(s)));
+        differences = now.flatMap((entries, i) => diffEntries(tables[i]!, entries).map((u) => `${u.type} ${entryKey(u.entry)}`));
+        return differences.length === 0;
+      }, 15_000, 'the restarted controller\'s tables equal the first one\'s').catch((error: unknown) => {
+        throw new Error(`${String(error)}: ${differences.slice(0, 5).join('; ')}`);
+      });
+    } finally {
+      await restarted.stop();
+    }
+  }, 60_000);
 });

@@ -157,7 +157,7 @@ describe('Controller state across processes', () => {
   }, 120_000);
 
   it('rejects an election id outside 1..2^128-1', () => {
-    const base = { spec: { gateways: [], hosts: [] } as unknown as ControllerOptions['spec'], dataDir: ':memory:', logger: silent };
+    const base = { spec: { gateways: [], hosts: [], vms: [], vips: [] } as unknown as ControllerOptions['spec'], dataDir: ':memory:', logger: silent };
     expect(() => new Controller({ ...base, electionId: 0n })).toThrow(expect.objectContaining({ code: 'CONTROLLER_BAD_OPTIONS' }));
     expect(() => new Controller({ ...base, electionId: 1n << 128n })).toThrow(expect.objectContaining({ code: 'CONTROLLER_BAD_OPTIONS' }));
     expect(new Controller({ ...base, electionId: 7n }).isRunning).toBe(false);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { positionalIds } from '../../core/spec/ids.ts';
 import { pino } from 'pino';
 import { backendId, vipByName, vipId } from '../../core/spec/lookup.ts';
 import { frame, innerPacket } from '../../bmv2-tests/dsl/scenario.ts';
@@ -11,21 +12,12 @@ import { THRIFT_SATURATED, ThriftRegisterAccess } from '../client/registers.ts';
 import { SwitchClient } from '../client/switch-client.ts';
 import { P4Schema } from '../schema/p4-schema.ts';
 import { decodeFlowEntry } from '../../core/p4-contract.ts';
-import { bmv2Availability } from './bmv2-fleet.ts';
-import { eventually, exampleSpecAt, startDeploymentOn, TEST_HEALTH, TEST_SLOTS, type DeploymentTarget, type SwitchDeployment as Deployment } from './test-setup.ts';
+import { controllerTestTargets, eventually, exampleSpecAt, startDeploymentOn, suiteName, TEST_HEALTH, TEST_SLOTS, type SwitchDeployment as Deployment } from './test-setup.ts';
 
 const ALL_HEALTHY = gatewayView({ isHealthy: () => true });
 
-/**
- * The scenarios run on the embedded target always, and on BMv2 (simple_switch_grpc, p4c) when
- * SIMPLE_SWITCH_GRPC and P4C (or PATH) give them; otherwise the BMv2 suites are skipped, saying why.
- */
-const BMV2 = bmv2Availability();
-const TARGETS: readonly { readonly name: string; readonly target: DeploymentTarget; readonly skip?: string }[] = [
-  { name: 'embedded', target: { kind: 'embedded' } },
-  BMV2.available ? { name: 'BMv2', target: { kind: 'bmv2', tools: BMV2.tools } } : { name: 'BMv2', target: { kind: 'embedded' }, skip: BMV2.reason },
-];
-const suiteName = (what: string, t: (typeof TARGETS)[number]) => `${what} (${t.name}${t.skip === undefined ? '' : `, skipped: ${t.skip}`})`;
+/** The scenarios run on the embedded target always, and on BMv2 when it is found (test-setup.ts). */
+const TARGETS = controllerTestTargets();
 
 /**
  * BMv2 serves registers only through Thrift, whose i64 read saturates: a flow entry whose
@@ -72,10 +64,10 @@ for (const t of TARGETS) {
       const registry = openRegistry({ dataDir: d.dataDir });
       try {
         const keys = registry.keyRing();
-        const plan = planTokens({ spec: d.spec, keys, policy: compilePolicy(d.spec, registry.policyInput()), now: Date.now() / 1000 });
+        const plan = planTokens({ spec: d.spec, ids: positionalIds(d.spec), keys, policy: compilePolicy(d.spec, registry.policyInput()), now: Date.now() / 1000 });
         const snapshots = new Map<string, TableEntry[]>();
         for (const gw of d.spec.gateways) {
-          const { desired } = gatewayDesired({ spec: d.spec, gateway: gw.name, view: ALL_HEALTHY, keys, plan });
+          const { desired } = gatewayDesired({ spec: d.spec, ids: positionalIds(d.spec), gateway: gw.name, view: ALL_HEALTHY, keys, plan });
           // A probe that times out on a loaded machine may flap a backend for a moment: wait it
           // out, and check the one read that matched (a second read could catch the next flap).
           let installed: TableEntry[] = [];
@@ -86,7 +78,7 @@ for (const t of TARGETS) {
           snapshots.set(gw.name, installed);
           sameEntries(installed, desired.entries);
           // The slot and VIP tables are lb's, untouched by the token merge.
-          const lb = computeGatewayTables({ spec: d.spec, gateway: gw.name, view: ALL_HEALTHY, keys, expiry: sendingExpiry(plan) });
+          const lb = computeGatewayTables({ spec: d.spec, ids: positionalIds(d.spec), gateway: gw.name, view: ALL_HEALTHY, keys, expiry: sendingExpiry(plan) });
           const only = (es: readonly TableEntry[], t: string) => es.filter((e) => e.table === t);
           sameEntries(only(installed, GATEWAY_P4.slotTable), only(lb.entries, GATEWAY_P4.slotTable));
           sameEntries(only(installed, GATEWAY_P4.vipTable), only(lb.entries, GATEWAY_P4.vipTable));
@@ -94,7 +86,7 @@ for (const t of TARGETS) {
           expect(only(installed, GATEWAY_P4.tokenTable)).toHaveLength(plan.entries.filter((e) => e.switch === gw.name && e.use === 'accept').length);
         }
         for (const host of d.spec.hosts) {
-          sameEntries(await d.readEntries(host.name), hostDesired({ spec: d.spec, host: host.name, keys, plan }).entries);
+          sameEntries(await d.readEntries(host.name), hostDesired({ spec: d.spec, ids: positionalIds(d.spec), host: host.name, keys, plan }).entries);
         }
         // geoPreference: each gateway balances web over its own location's VMs.
         const web = vipId(d.spec, 'web');
@@ -165,7 +157,7 @@ for (const t of TARGETS) {
         const tables = d.controller.gatewayTables(gw.name)!;
         const kept = tables.vips.flatMap((v) => {
           expect(v.status).toBe('kept-last');
-          return slotEntries(d.spec, vipByName(d.spec, v.vip), v.slotTable!);
+          return slotEntries(positionalIds(d.spec), vipByName(d.spec, v.vip), v.slotTable!);
         });
         expect(kept).toHaveLength(2 * TEST_SLOTS);
         sameEntries(await d.readEntries(gw.name, GATEWAY_P4.slotTable), kept);
@@ -309,8 +301,8 @@ for (const t of TARGETS) {
           // The switch holds the plan of the current second (retry across a boundary).
           await eventually(async () => {
             const installed = await d.readEntries('host-a', HOST_P4.tokenTable);
-            const plan = planTokens({ spec: d.spec, keys, policy, now: Date.now() / 1000 });
-            const want = hostDesired({ spec: d.spec, host: 'host-a', keys, plan }).entries.filter((e) => e.table === HOST_P4.tokenTable);
+            const plan = planTokens({ spec: d.spec, ids: positionalIds(d.spec), keys, policy, now: Date.now() / 1000 });
+            const want = hostDesired({ spec: d.spec, ids: positionalIds(d.spec), host: 'host-a', keys, plan }).entries.filter((e) => e.table === HOST_P4.tokenTable);
             return diffEntries(installed, want).length === 0;
           }, 3_000, 'host-a token table equals the current plan');
         } finally {

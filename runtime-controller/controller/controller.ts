@@ -8,8 +8,10 @@
 import type { Logger } from 'pino';
 import { didYouMean } from '../../core/errors.ts';
 import { decodeFlowEntry, GATEWAY_DROP_REASONS, HOST_DROP_REASONS } from '../../core/p4-contract.ts';
-import { backendNamesById, hostByName, vipNamesById } from '../../core/spec/lookup.ts';
-import type { Gateway, LbSpec } from '../../core/spec/schema.ts';
+import { idsFor, namesById, positionalIds, type SpecIds } from '../../core/spec/ids.ts';
+import { hostByName } from '../../core/spec/lookup.ts';
+import { programChangeProblems } from '../../generator/program-change.ts';
+import { LbSpecSchema, type Gateway, type LbSpec } from '../../core/spec/schema.ts';
 import { replyGatewayOf } from '../../core/token/conventions.ts';
 import { TypedEvents } from '../client/events.ts';
 import { selectRegisterAccess, type RegisterAccess, type RegisterAccessChoice } from '../client/registers.ts';
@@ -28,8 +30,7 @@ import { SwitchConnection } from '../switch/switch-connection.ts';
 import { gatewayDesired, hostDesired, toClientEntry, toDesiredState, type SwitchTables } from './desired.ts';
 import { ControllerError } from './errors.ts';
 import { buildPipelines, type PipelineKind, type RolePipelines } from './pipelines.ts';
-import { backendChanges, specChangeProblems } from './spec-change.ts';
-import { generatePrograms } from '../../generator/programs.ts';
+import { describeSpecChange, specChangeProblems, type SpecApplied } from './spec-change.ts';
 
 export type SwitchRole = 'gateway' | 'host';
 
@@ -115,6 +116,8 @@ interface SwitchRuntime {
   lastError: string | undefined;
   /** Left pipeline-ready: the reconcile of the next pipeline-ready installs what is current then. */
   awaitingReady: boolean;
+  /** Counter cells of ids given to a new VIP or VM, zeroed at the switch's next write (an id may have been another's). */
+  countersToZero: { readonly counter: string; readonly index: number }[];
 }
 
 export interface SwitchStatus {
@@ -176,11 +179,6 @@ function updateValues(updates: readonly EntryUpdate[], defaults: SwitchTables['d
   return out;
 }
 
-function programTexts(spec: LbSpec): { readonly gateway: string; readonly host: string } {
-  const programs = generatePrograms(spec);
-  return { gateway: programs.gateway.p4, host: programs.host.p4 };
-}
-
 function summaryOf(t: GatewayTables): GatewayTablesSummary {
   return { gateway: t.gateway, defaults: t.defaults, vips: t.vips, alarms: t.alarms };
 }
@@ -196,6 +194,10 @@ export class Controller {
   get spec(): LbSpec {
     return this.currentSpec;
   }
+  /** The data-plane ids of the spec's VIPs and VMs (the registry's once started). */
+  get dataPlaneIds(): SpecIds {
+    return this.ids;
+  }
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly switches = new Map<string, SwitchRuntime>();
@@ -205,8 +207,10 @@ export class Controller {
   private plan: TokenPlan | undefined;
   /** Each host's reply gateway as the current token plan has it. */
   private replyGateways = new Map<string, string>();
-  /** The P4 text of the programs the switches run, rendered on the first applySpec. */
-  private programsInForce: { readonly gateway: string; readonly host: string } | undefined;
+  /** The spec the switches' programs were generated from: a changed spec must fit them (program-change.ts). */
+  private programSpec: LbSpec;
+  /** Data-plane ids of the spec in force, as the registry keeps them. */
+  private ids: SpecIds;
   /** Gateways that have been pipeline-ready under this controller. */
   private readonly gatewaysSeenReady = new Set<string>();
   private tokenTimer: ReturnType<Clock['setTimer']> | undefined;
@@ -215,6 +219,7 @@ export class Controller {
 
   constructor(private readonly options: ControllerOptions) {
     this.currentSpec = options.spec;
+    this.programSpec = options.spec;
     this.clock = options.clock ?? systemClock();
     this.log = options.logger;
     if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) {
@@ -231,6 +236,8 @@ export class Controller {
       }
       this.addresses.set(name, address);
     }
+    // Until start() reads the registry's.
+    this.ids = positionalIds(options.spec);
   }
 
   get isRunning(): boolean {
@@ -240,12 +247,18 @@ export class Controller {
   /** Opens the registry, plans tokens, starts every connection and health monitor. Does not wait for the switches. */
   async start(): Promise<void> {
     if (this.running) return;
-    const pipelines = this.options.pipelines ?? (await buildPipelines(this.spec, this.options.pipeline ?? 'embedded'));
     const registry = openRegistry({ dataDir: this.options.dataDir, now: () => Math.floor(this.clock.now() / 1000) });
+    let pipelines: RolePipelines;
     try {
+      const ids = idsFor(this.spec, registry.ids());
+      this.programSpec = this.chooseProgramSpec(registry.programSpec(), ids);
+      pipelines = this.options.pipelines ?? (await buildPipelines(this.programSpec, this.options.pipeline ?? 'embedded'));
       const changes = registry.reconcile(this.spec);
       if (changes.keysCreated.length > 0) this.log.info({ keys: changes.keysCreated }, 'registry: keys created');
       if (changes.drainsRemoved.length > 0) this.log.info({ vms: changes.drainsRemoved }, 'registry: drains of VMs gone from the spec removed');
+      if (changes.idsAssigned.length > 0 || changes.idsReleased.length > 0) this.log.info({ assigned: changes.idsAssigned, released: changes.idsReleased }, 'registry: data-plane ids');
+      this.ids = ids;
+      registry.setProgramSpec(this.programSpec);
       // Drains outlive the process: the first tables computed after a restart already leave them out.
       this.drained.clear();
       for (const vm of registry.drainedVms()) this.drained.add(vm);
@@ -271,6 +284,26 @@ export class Controller {
     this.log.info({ gateways: this.spec.gateways.length, hosts: this.spec.hosts.length }, 'controller started');
   }
 
+  /**
+   * The spec to generate the switches' programs from. After changes applied in place the switches
+   * run the programs of an older spec: when those still hold the spec and its ids, a restart keeps
+   * them, so the switches need no pipeline push (which would clear every pinned flow). Otherwise
+   * the spec's own programs, which the ids must fit.
+   */
+  private chooseProgramSpec(stored: unknown, ids: SpecIds): LbSpec {
+    const parsed = stored === undefined ? undefined : LbSpecSchema.safeParse(stored);
+    if (parsed?.success === true && parsed.data.deployment === this.spec.deployment) {
+      const problems = [...specChangeProblems(parsed.data, this.spec), ...programChangeProblems(parsed.data, this.spec, ids)];
+      if (problems.length === 0) return parsed.data;
+      this.log.info({ problems }, 'the programs in the registry cannot hold this spec: generating new ones (a pipeline push clears flow state)');
+    }
+    const problems = programChangeProblems(this.spec, this.spec, ids);
+    if (problems.length > 0) {
+      throw new ControllerError('CONTROLLER_IDS', `the registry's data-plane ids do not fit the spec's programs: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, { location: { path: problems[0]!.path } });
+    }
+    return this.spec;
+  }
+
   private addSwitch(name: string, role: SwitchRole, target: LbSpec['gateways'][number]['p4runtime'], pipeline: RolePipelines['gateway']): void {
     const connection = new SwitchConnection({
       address: () => this.addressOf(name),
@@ -282,7 +315,7 @@ export class Controller {
     });
     const rt: SwitchRuntime = {
       name, role, connection, installed: undefined, tables: undefined, alarms: [], monitor: undefined,
-      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined, awaitingReady: true,
+      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined, awaitingReady: true, countersToZero: [],
     };
     const log = this.log.child({ switch: name });
     this.detach.push(
@@ -387,9 +420,10 @@ export class Controller {
   private desiredOf(rt: SwitchRuntime): SwitchTables {
     const plan = this.plan!;
     const keys = this.registry!.keyRing();
-    if (rt.role === 'host') return hostDesired({ spec: this.spec, host: rt.name, keys, plan, replyGateway: this.replyGateways.get(rt.name) ?? this.replyGatewayFor(rt.name) });
+    if (rt.role === 'host') return hostDesired({ spec: this.spec, ids: this.ids, host: rt.name, keys, plan, replyGateway: this.replyGateways.get(rt.name) ?? this.replyGatewayFor(rt.name) });
     const { tables, desired } = gatewayDesired({
       spec: this.spec,
+      ids: this.ids,
       gateway: rt.name,
       view: gatewayView(rt.monitor!.view(), this.drained),
       keys,
@@ -439,6 +473,7 @@ export class Controller {
     rt.reconciledAt = this.clock.now();
     rt.lastError = undefined;
     this.markTokensInstalled(rt.name);
+    await this.zeroCounters(rt, client);
     const durationMs = Date.now() - started;
     this.log.info({ switch: rt.name, pushed, ...report, durationMs }, 'switch reconciled');
     this.events.emit('reconciled', { ...report, switch: rt.name, role: rt.role, pipelinePushed: pushed, durationMs });
@@ -476,6 +511,7 @@ export class Controller {
     const writeMs = Date.now() - started;
     rt.installed = desired;
     this.markTokensInstalled(rt.name);
+    await this.zeroCounters(rt, client);
     const health = causes.flatMap((c) => (c.kind === 'health' ? [c.transition.at] : []));
     const convergenceMs = health.length === 0 ? undefined : this.clock.now() - Math.min(...health);
     const count = (t: EntryUpdate['type']) => updates.filter((u) => u.type === t).length;
@@ -530,6 +566,7 @@ export class Controller {
     const replyGateways = this.replyGateways;
     this.plan = planTokens({
       spec: this.spec,
+      ids: this.ids,
       keys: registry.keyRing(),
       policy: compilePolicy(this.spec, registry.policyInput()),
       now: nowSeconds,
@@ -757,7 +794,7 @@ export class Controller {
     if (filter.backend !== undefined) this.checkVm(filter.backend);
     const client = this.liveClient(rt);
     const registers = await this.registerAccess(rt, client);
-    const names = backendNamesById(this.spec);
+    const names = namesById(this.ids.backend);
     const out: FlowRecord[] = [];
     let unreadable = 0;
     for (const [way, register] of FLOW_REGISTERS.entries()) {
@@ -769,7 +806,7 @@ export class Controller {
         }
         const e = decodeFlowEntry(cell.value);
         if (e === undefined) continue;
-        const backend = names[e.backendId];
+        const backend = names.get(e.backendId);
         if (filter.backend !== undefined && backend !== filter.backend) continue;
         out.push({ gateway, way: way as 0 | 1, index: cell.index, signature: e.signature, backendId: e.backendId, backend, lastSeenTicks: e.lastSeenTicks });
       }
@@ -788,52 +825,81 @@ export class Controller {
       return { switch: rt.name, role: rt.role, vips: [], backends: [], drops: HOST_DROP_REASONS.slice(1).map((r) => ({ reason: r.label, packets: drops.get(r.code)?.packets ?? 0n })) };
     }
     const [vipCells, backendCells, dropCells] = [await cells(GATEWAY_P4.vipStats), await cells(GATEWAY_P4.backendStats), await cells(GATEWAY_P4.drops)];
-    const vipNames = vipNamesById(this.spec);
-    const vmNames = backendNamesById(this.spec);
-    const named = <T>(names: readonly (string | undefined)[], map: Map<number, { packets?: bigint; bytes?: bigint }>, make: (name: string, packets: bigint, bytes: bigint) => T): T[] =>
-      names.flatMap((n, id) => (n === undefined ? [] : [make(n, map.get(id)?.packets ?? 0n, map.get(id)?.bytes ?? 0n)]));
+    const named = <T>(ids: ReadonlyMap<string, number>, map: Map<number, { packets?: bigint; bytes?: bigint }>, make: (name: string, packets: bigint, bytes: bigint) => T): T[] =>
+      [...ids].sort((a, b) => a[1] - b[1]).map(([n, id]) => make(n, map.get(id)?.packets ?? 0n, map.get(id)?.bytes ?? 0n));
     return {
       switch: rt.name,
       role: rt.role,
-      vips: named(vipNames, vipCells, (vip, packets, bytes) => ({ vip, packets, bytes })),
-      backends: named(vmNames, backendCells, (vm, packets, bytes) => ({ vm, packets, bytes })),
+      vips: named(this.ids.vip, vipCells, (vip, packets, bytes) => ({ vip, packets, bytes })),
+      backends: named(this.ids.backend, backendCells, (vm, packets, bytes) => ({ vm, packets, bytes })),
       drops: GATEWAY_DROP_REASONS.slice(1).map((r) => ({ reason: r.label, packets: dropCells.get(r.code)?.packets ?? 0n })),
     };
   }
 
-  /** Stops health checks, the token timer and every connection, waits for jobs, closes the registry. */
   /**
-   * Applies a changed spec to the running controller: VIPs' backends, weights, health checks,
-   * algorithms, tokens. Health checks of unchanged (VIP, VM) pairs keep their state; every switch
-   * then gets the difference (slots, backend entries, tokens). Refused, with the field at fault,
-   * when the switches, the VM or VIP names, or the generated programs would change: those need a
-   * restart (and a pipeline push, which clears flow state). Resolves once the writes are done.
+   * Applies a changed spec to the running controller: VMs and VIPs added or removed, VIPs'
+   * backends, weights, health checks, algorithms, tokens. VIPs and VMs that stay keep their ids
+   * (new ones take free ids, kept by the registry), so pinned flows keep their VM; health checks
+   * of unchanged (VIP, VM) pairs keep their state; every switch then gets the difference. Refused,
+   * with the field at fault and nothing changed, when the switches would change or the running
+   * programs cannot hold the new spec (program-change.ts): that needs new programs, and pushing
+   * them clears flow state. Resolves once the writes are done.
    */
-  async applySpec(next: LbSpec): Promise<{ readonly backends: ReturnType<typeof backendChanges> }> {
+  async applySpec(next: LbSpec): Promise<SpecApplied> {
     if (!this.running || this.registry === undefined) throw new ControllerError('CONTROLLER_NOT_RUNNING', 'the controller is not running');
+    const nextIds = idsFor(next, this.ids);
     const problems = specChangeProblems(this.spec, next);
-    if (problems.length === 0) {
-      // The programs in force never change while running (a change that would is refused), so they are rendered once.
-      this.programsInForce ??= programTexts(this.spec);
-      const after = programTexts(next);
-      if (after.gateway !== this.programsInForce.gateway || after.host !== this.programsInForce.host) problems.push({ path: 'vips', message: 'the change needs new P4 programs (table sizes)' });
-    }
+    if (problems.length === 0) problems.push(...programChangeProblems(this.programSpec, next, nextIds));
     if (problems.length > 0) {
       throw new ControllerError('CONTROLLER_SPEC_CHANGE', `the running controller cannot apply this spec: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, {
         location: { path: problems[0]!.path },
-        hint: 'restart p4lb run with the new spec (a pipeline push clears flow state)',
+        hint: 'restart p4lb run with the new spec and regenerated programs (a pipeline push clears flow state)',
       });
     }
-    const backends = backendChanges(this.spec, next);
+    const change = describeSpecChange(this.spec, next);
+    const report = this.registry.reconcile(next);
+    const kept = this.registry.ids();
+    // The registry computes ids the same way from the same ids; a difference is a bug worth stopping for.
+    if (JSON.stringify([...kept.vip, ...kept.backend].sort()) !== JSON.stringify([...nextIds.vip, ...nextIds.backend].sort())) {
+      throw new ControllerError('CONTROLLER_IDS', `the registry's ids (${report.idsAssigned.join(', ')}) differ from the controller's`);
+    }
+    this.queueCounterResets(nextIds);
     this.currentSpec = next;
-    this.registry.reconcile(next);
+    this.ids = nextIds;
+    for (const vm of [...this.drained]) if (!nextIds.backend.has(vm)) this.drained.delete(vm);
     await Promise.all([...this.switches.values()].map((rt) => rt.monitor?.retarget(next)));
-    this.log.info({ backends }, 'spec applied');
+    this.log.info({ ...change, idsAssigned: report.idsAssigned, idsReleased: report.idsReleased }, 'spec applied');
     this.replan(true, { kind: 'spec' });
     await this.settled();
-    return { backends };
+    return change;
   }
 
+  /** Ids new to `nextIds` may have been a removed VIP's or VM's: their counter cells start again from zero. */
+  private queueCounterResets(nextIds: SpecIds): void {
+    const fresh = (kind: keyof SpecIds): number[] => [...nextIds[kind]].filter(([name]) => !this.ids[kind].has(name)).map(([, id]) => id);
+    const vips = fresh('vip');
+    const backends = fresh('backend');
+    for (const rt of this.switches.values()) {
+      const cells = rt.role === 'gateway'
+        ? [...vips.map((index) => ({ counter: GATEWAY_P4.vipStats, index })), ...backends.map((index) => ({ counter: GATEWAY_P4.backendStats, index }))]
+        : backends.flatMap((index) => [{ counter: HOST_P4.vmRx, index }, { counter: HOST_P4.vmTx, index }]);
+      rt.countersToZero.push(...cells);
+    }
+  }
+
+  /** Zeroes the counter cells queued for `rt`; they stay queued when the write fails. */
+  private async zeroCounters(rt: SwitchRuntime, client: SwitchClient): Promise<void> {
+    if (rt.countersToZero.length === 0) return;
+    const cells = rt.countersToZero.splice(0);
+    try {
+      await client.write(cells.map((c) => ({ type: 'modify' as const, entity: { kind: 'counterEntry' as const, value: { ...c, packets: 0n, bytes: 0n } } })));
+    } catch (error) {
+      rt.countersToZero.unshift(...cells);
+      this.log.warn({ switch: rt.name, err: message(error) }, 'zeroing the counters of new ids failed; retried at the next write');
+    }
+  }
+
+  /** Stops health checks, the token timer and every connection, waits for jobs, closes the registry. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;

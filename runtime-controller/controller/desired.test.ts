@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { positionalIds } from '../../core/spec/ids.ts';
 import { computeGatewayTables, entryKey, GATEWAY_P4, gatewayView, HOST_P4 } from '../lb/index.ts';
 import { compilePolicy, planTokens } from '../registry/index.ts';
 import { FIXED_KEYS, TEST_SPEC } from '../registry/test-fixtures.ts';
@@ -7,12 +8,12 @@ import { gatewayDesired, hostDesired, sendingExpiry, toDesiredState } from './de
 const HEALTHY = gatewayView({ isHealthy: () => true });
 const policy = compilePolicy(TEST_SPEC);
 // Mid-overlap: two generations accepted, the newer one sent.
-const plan = (now: number) => planTokens({ spec: TEST_SPEC, keys: FIXED_KEYS, policy, now });
+const plan = (now: number) => planTokens({ spec: TEST_SPEC, ids: positionalIds(TEST_SPEC), keys: FIXED_KEYS, policy, now });
 
 describe('token plan merged into the tables', () => {
   it('accepts every planned generation in the gateway token table and sends the planned token from backend_table', () => {
     const p = plan(1_700_000_000);
-    const { tables, desired } = gatewayDesired({ spec: TEST_SPEC, gateway: 'gw-east', view: HEALTHY, keys: FIXED_KEYS, plan: p });
+    const { tables, desired } = gatewayDesired({ spec: TEST_SPEC, ids: positionalIds(TEST_SPEC), gateway: 'gw-east', view: HEALTHY, keys: FIXED_KEYS, plan: p });
     const accepts = p.entries.filter((e) => e.switch === 'gw-east' && e.use === 'accept');
     const tokenEntries = desired.entries.filter((e) => e.table === GATEWAY_P4.tokenTable);
     expect(tokenEntries.map((e) => entryKey(e)).sort()).toEqual(accepts.map((e) => entryKey({ table: e.table, keys: e.match })).sort());
@@ -35,7 +36,7 @@ describe('token plan merged into the tables', () => {
 
   it('gives a host the planned token and peer entries, and the rest of lb\'s tables', () => {
     const p = plan(1_700_000_000);
-    const desired = hostDesired({ spec: TEST_SPEC, host: 'host-a', keys: FIXED_KEYS, plan: p });
+    const desired = hostDesired({ spec: TEST_SPEC, ids: positionalIds(TEST_SPEC), host: 'host-a', keys: FIXED_KEYS, plan: p });
     const mine = p.entries.filter((e) => e.switch === 'host-a');
     for (const table of [HOST_P4.tokenTable, HOST_P4.peerTable]) {
       expect(desired.entries.filter((e) => e.table === table).map((e) => entryKey(e)).sort())
@@ -47,7 +48,7 @@ describe('token plan merged into the tables', () => {
   it('changes only token entries when the plan moves to the next generation', () => {
     const p1 = plan(1_700_000_000);
     const p2 = plan(p1.nextChangeAt);
-    const g = (p: typeof p1) => gatewayDesired({ spec: TEST_SPEC, gateway: 'gw-west', view: HEALTHY, keys: FIXED_KEYS, plan: p }).desired;
+    const g = (p: typeof p1) => gatewayDesired({ spec: TEST_SPEC, ids: positionalIds(TEST_SPEC), gateway: 'gw-west', view: HEALTHY, keys: FIXED_KEYS, plan: p }).desired;
     const a = new Map(g(p1).entries.map((e) => [entryKey(e), e]));
     const b = new Map(g(p2).entries.map((e) => [entryKey(e), e]));
     const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => JSON.stringify(a.get(k), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) !== JSON.stringify(b.get(k), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).map((k) => (a.get(k) ?? b.get(k))!.table);
@@ -57,7 +58,7 @@ describe('token plan merged into the tables', () => {
   });
 
   it('owns every table of the role in the reconcile input, empty ones included', () => {
-    const tables = computeGatewayTables({ spec: TEST_SPEC, gateway: 'gw-east', view: gatewayView({ isHealthy: () => false }), keys: FIXED_KEYS, expiry: 100, publicNextHopMac: '02:00:00:00:00:fe' });
+    const tables = computeGatewayTables({ spec: TEST_SPEC, ids: positionalIds(TEST_SPEC), gateway: 'gw-east', view: gatewayView({ isHealthy: () => false }), keys: FIXED_KEYS, expiry: 100, publicNextHopMac: '02:00:00:00:00:fe' });
     const state = toDesiredState(tables, [GATEWAY_P4.slotTable, GATEWAY_P4.vipTable], [GATEWAY_P4.flowWay0]);
     expect(state.tables[GATEWAY_P4.slotTable]).toEqual([]);
     expect(state.tables[GATEWAY_P4.vipTable]!.length).toBeGreaterThan(0);

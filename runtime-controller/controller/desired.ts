@@ -10,6 +10,7 @@ import {
 import { generationTimes, sendingGeneration, type PlannedTokenEntry, type TokenPlan } from '../registry/tokens.ts';
 import type { DesiredState } from '../switch/reconcile.ts';
 import type { TableEntryValue } from '../schema/codec.ts';
+import type { SpecIds } from '../../core/spec/ids.ts';
 import type { LbSpec } from '../../core/spec/schema.ts';
 
 export interface SwitchTables {
@@ -72,6 +73,7 @@ export function mergeTokenPlan(computed: SwitchTables, plan: TokenPlan, switchNa
 
 export interface GatewayDesiredInput {
   readonly spec: LbSpec;
+  readonly ids: SpecIds;
   readonly gateway: string;
   readonly view: GatewayView;
   readonly keys: TokenKeys;
@@ -83,6 +85,7 @@ export interface GatewayDesiredInput {
 export function gatewayDesired(input: GatewayDesiredInput): { readonly tables: GatewayTables; readonly desired: SwitchTables } {
   const tables = computeGatewayTables({
     spec: input.spec,
+    ids: input.ids,
     gateway: input.gateway,
     view: input.view,
     keys: input.keys,
@@ -92,9 +95,10 @@ export function gatewayDesired(input: GatewayDesiredInput): { readonly tables: G
   return { tables, desired: mergeTokenPlan(tables, input.plan, input.gateway) };
 }
 
-export function hostDesired(input: { readonly spec: LbSpec; readonly host: string; readonly keys: TokenKeys; readonly plan: TokenPlan; readonly replyGateway?: string }): SwitchTables {
+export function hostDesired(input: { readonly spec: LbSpec; readonly ids: SpecIds; readonly host: string; readonly keys: TokenKeys; readonly plan: TokenPlan; readonly replyGateway?: string }): SwitchTables {
   const tables = computeHostTables({
     spec: input.spec,
+    ids: input.ids,
     host: input.host,
     keys: input.keys,
     expiry: sendingExpiry(input.plan),

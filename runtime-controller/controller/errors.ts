@@ -8,7 +8,8 @@ export type ControllerErrorCode =
   | 'CONTROLLER_NOT_CONNECTED'
   | 'CONTROLLER_NOT_RUNNING'
   | 'CONTROLLER_P4C'
-  | 'CONTROLLER_SPEC_CHANGE';
+  | 'CONTROLLER_SPEC_CHANGE'
+  | 'CONTROLLER_IDS';
 
 export class ControllerError extends P4lbError {
   constructor(code: ControllerErrorCode, message: string, options: P4lbErrorOptions = {}) {

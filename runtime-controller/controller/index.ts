@@ -3,3 +3,4 @@ export * from './controller.ts';
 export * from './desired.ts';
 export * from './errors.ts';
 export * from './pipelines.ts';
+export * from './spec-change.ts';

@@ -19,7 +19,7 @@ import { SwitchClient } from '../client/switch-client.ts';
 import type { TableEntry } from '../lb/index.ts';
 import { P4Schema } from '../schema/p4-schema.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
-import { Bmv2Fleet } from './bmv2-fleet.ts';
+import { Bmv2Fleet, bmv2Availability } from './bmv2-fleet.ts';
 import { buildPipelines, type RolePipelines } from './pipelines.ts';
 
 export const EXAMPLE_SPEC = new URL('../../examples/example.yaml', import.meta.url);
@@ -107,8 +107,12 @@ export interface SwitchDeployment {
   readonly controller: Controller;
   readonly pipelines: RolePipelines;
   readonly dataDir: string;
+  /** What a controller of these switches needs beyond the spec (BMv2: Thrift register access). */
+  readonly controllerOptions: Partial<ControllerOptions>;
   /** Reads a switch's entries through a client of its own (lb form: `keys`). */
   readEntries(switchName: string, table?: string): Promise<TableEntry[]>;
+  /** A client of the switch's own (as a second, non-primary controller); the caller closes it. */
+  openClient(switchName: string): SwitchClient;
   /** Replaces a switch by a fresh one (empty, no pipeline) at a new address the controller is told. */
   restartTarget(switchName: string): Promise<void>;
   close(): Promise<void>;
@@ -119,6 +123,27 @@ export interface Deployment extends SwitchDeployment {
   readonly kind: 'embedded';
   readonly targets: Map<string, TestTarget>;
 }
+
+/**
+ * The targets controller scenarios run on: the embedded target always, and BMv2 (simple_switch_grpc,
+ * p4c) when SIMPLE_SWITCH_GRPC and P4C (or PATH) give them; otherwise the BMv2 suites are skipped, saying why.
+ */
+export interface TestTargetChoice {
+  readonly name: string;
+  readonly target: DeploymentTarget;
+  readonly skip?: string;
+}
+
+export function controllerTestTargets(): readonly TestTargetChoice[] {
+  const bmv2 = bmv2Availability();
+  return [
+    { name: 'embedded', target: { kind: 'embedded' } },
+    bmv2.available ? { name: 'BMv2', target: { kind: 'bmv2', tools: bmv2.tools } } : { name: 'BMv2', target: { kind: 'embedded' }, skip: bmv2.reason },
+  ];
+}
+
+/** A suite's name with its target, and why it is skipped. */
+export const suiteName = (what: string, t: TestTargetChoice): string => `${what} (${t.name}${t.skip === undefined ? '' : `, skipped: ${t.skip}`})`;
 
 const pipelineCache = new Map<DeploymentTarget['kind'], Promise<RolePipelines>>();
 
@@ -242,14 +267,17 @@ async function deploy(target: DeploymentTarget, fleet: Fleet, extra: Partial<Con
     });
     await controller.start();
     const running = controller;
-    const readEntries = async (switchName: string, table?: string): Promise<TableEntry[]> => {
+    const openClient = (switchName: string): SwitchClient => {
       const role = spec.gateways.some((g) => g.name === switchName) ? 'gateway' : 'host';
-      const client = new SwitchClient({
+      return new SwitchClient({
         address: fleet.switches.get(switchName)!.address,
         deviceId: deviceIdOf(spec, switchName),
         electionId: 1n,
         schema: P4Schema.fromP4Info(pipelines[role].p4info),
       });
+    };
+    const readEntries = async (switchName: string, table?: string): Promise<TableEntry[]> => {
+      const client = openClient(switchName);
       try {
         const entries = await client.readTableEntries(table);
         const schema = client.requireSchema();
@@ -273,7 +301,9 @@ async function deploy(target: DeploymentTarget, fleet: Fleet, extra: Partial<Con
       controller: running,
       pipelines,
       dataDir,
+      controllerOptions: fleet.controllerOptions,
       readEntries,
+      openClient,
       async restartTarget(switchName) {
         running.setAddress(switchName, await fleet.restart(switchName));
       },

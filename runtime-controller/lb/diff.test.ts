@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { positionalIds } from '../../core/spec/ids.ts';
 import { describe, expect, it } from 'vitest';
 import { backendId } from '../../core/spec/lookup.ts';
 import type { LbSpec } from '../../core/spec/schema.ts';
@@ -12,7 +13,7 @@ import { FIXTURE_EXPIRY, FIXTURE_KEYS, FIXTURE_ROUTER_MAC, fixtureSpec } from '.
 
 function tables(spec: LbSpec, view: GatewayView, previous?: GatewayTables): GatewayTables {
   return computeGatewayTables({
-    spec, gateway: 'gw-0', view, keys: FIXTURE_KEYS, expiry: FIXTURE_EXPIRY, publicNextHopMac: FIXTURE_ROUTER_MAC,
+    spec, ids: positionalIds(spec), gateway: 'gw-0', view, keys: FIXTURE_KEYS, expiry: FIXTURE_EXPIRY, publicNextHopMac: FIXTURE_ROUTER_MAC,
     ...(previous === undefined ? {} : { previous }),
   });
 }

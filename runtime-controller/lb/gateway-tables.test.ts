@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { positionalIds } from '../../core/spec/ids.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backendId } from '../../core/spec/lookup.ts';
@@ -11,7 +12,7 @@ import { FIXTURE_EXPIRY, FIXTURE_KEYS, FIXTURE_LOCATIONS, FIXTURE_ROUTER_MAC, fi
 
 function tables(spec: LbSpec, gateway: string, view: GatewayView, previous?: GatewayTables): GatewayTables {
   return computeGatewayTables({
-    spec, gateway, view, keys: FIXTURE_KEYS, expiry: FIXTURE_EXPIRY, publicNextHopMac: FIXTURE_ROUTER_MAC,
+    spec, ids: positionalIds(spec), gateway, view, keys: FIXTURE_KEYS, expiry: FIXTURE_EXPIRY, publicNextHopMac: FIXTURE_ROUTER_MAC,
     ...(previous === undefined ? {} : { previous }),
   });
 }
@@ -70,7 +71,7 @@ describe('computeGatewayTables', () => {
     const routed = { ...spec, gateways: spec.gateways.map((g, i) => ({ ...g, publicNextHopMac: `02:72:74:00:00:0${i + 1}` })) };
     const defaultRoute = (t: GatewayTables) => ofTable(t, GATEWAY_P4.routes).filter((e) => isDeepStrictEqual(e.keys, { dst_addr: ANY_IPV4 }));
     const of = (s: LbSpec, gateway: string, publicNextHopMac?: string) =>
-      defaultRoute(computeGatewayTables({ spec: s, gateway, view: ALL_HEALTHY, keys: FIXTURE_KEYS, expiry: FIXTURE_EXPIRY, ...(publicNextHopMac === undefined ? {} : { publicNextHopMac }) }));
+      defaultRoute(computeGatewayTables({ spec: s, ids: positionalIds(s), gateway, view: ALL_HEALTHY, keys: FIXTURE_KEYS, expiry: FIXTURE_EXPIRY, ...(publicNextHopMac === undefined ? {} : { publicNextHopMac }) }));
     expect(of(routed, 'gw-0').map((e) => e.params)).toEqual([{ port: 1, src_mac: '02:00:00:00:00:01', dst_mac: '02:72:74:00:00:01' }]);
     expect(of(routed, 'gw-1').map((e) => e.params)).toEqual([{ port: 1, src_mac: '02:00:00:00:00:02', dst_mac: '02:72:74:00:00:02' }]);
     // A spec that names none: the schema's default.

@@ -7,7 +7,8 @@
  */
 import { buildSlotTable, type SlotTable } from '../../core/hash/index.ts';
 import { FLOW_KEY_CODES, VIP_MODE_CODES, idleTimeoutTicks } from '../../core/p4-contract.ts';
-import { backendId, gatewayByName, hostOfVm, vipId, vmsOfVip, vipsOfVm } from '../../core/spec/lookup.ts';
+import { backendIdIn, vipIdIn, type SpecIds } from '../../core/spec/ids.ts';
+import { gatewayByName, hostOfVm, vmsOfVip, vipsOfVm } from '../../core/spec/lookup.ts';
 import type { Gateway, LbSpec, Vip, Vm } from '../../core/spec/schema.ts';
 import { computeToken } from '../../core/token/token.ts';
 import { healthyBackends, type BackendSelection, type GatewayView } from './backends.ts';
@@ -63,6 +64,8 @@ export type GatewayTablesSummary = Omit<GatewayTables, 'entries'>;
 
 export interface GatewayTablesOptions {
   readonly spec: LbSpec;
+  /** The data-plane ids of the spec's VIPs and VMs (the registry's; positionalIds for a fresh deployment). */
+  readonly ids: SpecIds;
   readonly gateway: string;
   readonly view: GatewayView;
   readonly keys: TokenKeys;
@@ -156,9 +159,9 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
  * passes the others by identity. Entries with one backend share one params object, and every
  * entry of a slot shares one key object (entries are read-only values).
  */
-export function slotEntries(spec: LbSpec, vip: Vip, table: SlotTable, previous?: SlotTable): readonly TableEntry[] {
-  const id = vipId(spec, vip.name);
-  const ids = table.backends.map((name) => backendId(spec, name));
+export function slotEntries(specIds: SpecIds, vip: Vip, table: SlotTable, previous?: SlotTable): readonly TableEntry[] {
+  const id = vipIdIn(specIds, vip.name);
+  const ids = table.backends.map((name) => backendIdIn(specIds, name));
   const cached = slotEntryCache.get(table);
   if (cached !== undefined && cached.vipId === id && sameIds(cached.ids, ids)) return cached.entries;
   const before = previous === undefined || previous === table ? undefined : slotEntryCache.get(previous);
@@ -216,7 +219,7 @@ function vipTables(options: GatewayTablesOptions, gw: Gateway, vip: Vip): VipTab
 }
 
 export function computeGatewayTables(options: GatewayTablesOptions): GatewayTables {
-  const { spec, keys, expiry } = options;
+  const { spec, ids, keys, expiry } = options;
   const gw = gatewayByName(spec, options.gateway);
   const defaults: DefaultAction[] = [
     {
@@ -229,7 +232,7 @@ export function computeGatewayTables(options: GatewayTablesOptions): GatewayTabl
   const vips: VipTables[] = [];
   const alarms: LbAlarm[] = [];
   for (const vip of spec.vips) {
-    const id = vipId(spec, vip.name);
+    const id = vipIdIn(ids, vip.name);
     const protocol = PROTOCOL_NUMBERS[vip.protocol];
     for (const port of vip.ports) {
       entries.push(entry(GATEWAY_P4.vipTable, { dst_addr: vip.address, protocol, dst_port: port }, GATEWAY_ACTIONS.setVip, {
@@ -257,13 +260,13 @@ export function computeGatewayTables(options: GatewayTablesOptions): GatewayTabl
     }
     // A loop, not push(...): 65,536 arguments come near the engine's limit.
     const previousTable = options.previous?.vips.find((v) => v.vip === vip.name)?.slotTable;
-    if (tables.slotTable !== undefined) for (const e of slotEntries(spec, vip, tables.slotTable, previousTable)) entries.push(e);
+    if (tables.slotTable !== undefined) for (const e of slotEntries(ids, vip, tables.slotTable, previousTable)) entries.push(e);
     const withEntry = new Set(tables.backendVms);
     for (const vm of vmsOfVip(spec, vip)) {
       if (!withEntry.has(vm.name)) continue;
       const host = hostOfVm(spec, vm);
       const token = computeToken(keys.host(host.name), requestTokenFields(spec, gw, vip, vm, expiry));
-      entries.push(entry(GATEWAY_P4.backendTable, { vip_id: id, backend_id: backendId(spec, vm.name) }, GATEWAY_ACTIONS.setBackend, {
+      entries.push(entry(GATEWAY_P4.backendTable, { vip_id: id, backend_id: backendIdIn(ids, vm.name) }, GATEWAY_ACTIONS.setBackend, {
         host_addr: host.underlay.ipv4,
         vm_port: vm.udpPort,
         vm_addr: vm.privateIpv4,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { positionalIds } from '../../core/spec/ids.ts';
 import { backendId, hostByName } from '../../core/spec/lookup.ts';
 import { computeHostTables, replyGatewayOf } from './host-tables.ts';
 import { HOST_P4 } from './p4-names.ts';
@@ -15,7 +16,7 @@ describe('computeHostTables', () => {
   });
 
   it('knows each local VM, accepts every gateway for each VIP of it, and routes to every gateway', () => {
-    const t = computeHostTables({ spec, host: 'host-east', keys: FIXTURE_KEYS, expiry: FIXTURE_EXPIRY });
+    const t = computeHostTables({ spec, ids: positionalIds(spec), host: 'host-east', keys: FIXTURE_KEYS, expiry: FIXTURE_EXPIRY });
     const ofTable = (table: string) => t.entries.filter((e) => e.table === table);
     expect(ofTable(HOST_P4.localVm).map((e) => e.params.vm_id)).toEqual([backendId(spec, 'vm-0'), backendId(spec, 'vm-2')]);
     expect(ofTable(HOST_P4.tokenTable)).toHaveLength(2 * 2); // 2 VMs x 2 gateways x 1 VIP

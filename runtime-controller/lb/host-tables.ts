@@ -3,7 +3,8 @@
  * tokens of every gateway for every VIP of each VM, the reply path of each VM (peer and token)
  * and routes to the gateways. Independent of health: a host accepts whatever a gateway sends.
  */
-import { backendId, gatewayByName, hostByName, vmMac, vmsOfHost, vipsOfVm } from '../../core/spec/lookup.ts';
+import { backendIdIn, type SpecIds } from '../../core/spec/ids.ts';
+import { gatewayByName, hostByName, vmMac, vmsOfHost, vipsOfVm } from '../../core/spec/lookup.ts';
 import type { LbSpec } from '../../core/spec/schema.ts';
 import { computeToken } from '../../core/token/token.ts';
 import type { DefaultAction, TableEntry } from './entry.ts';
@@ -23,6 +24,8 @@ export interface HostTables {
 
 export interface HostTablesOptions {
   readonly spec: LbSpec;
+  /** The data-plane ids of the spec's VIPs and VMs (vm_id is the VM's backend id). */
+  readonly ids: SpecIds;
   readonly host: string;
   readonly keys: TokenKeys;
   /** Token expiry, seconds since the Unix epoch. */
@@ -40,7 +43,7 @@ export function computeHostTables(options: HostTablesOptions): HostTables {
   ];
   const entries: TableEntry[] = [];
   for (const vm of vmsOfHost(spec, host)) {
-    const id = backendId(spec, vm.name);
+    const id = backendIdIn(options.ids, vm.name);
     entries.push({
       table: HOST_P4.localVm,
       keys: { vm_udp_port: vm.udpPort },

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { positionalIds } from '../../core/spec/ids.ts';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,27 +77,31 @@ describe('migrations', () => {
       const before = tables();
       expect(migrate(db, T0 + 5)).toEqual({ from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION });
       expect(tables()).toEqual(before);
-      expect(db.prepare('SELECT version, applied_at FROM schema_version').all()).toEqual([{ version: 1, applied_at: T0 }, { version: 2, applied_at: T0 }]);
+      expect(db.prepare('SELECT version, applied_at FROM schema_version').all()).toEqual([{ version: 1, applied_at: T0 }, { version: 2, applied_at: T0 }, { version: 3, applied_at: T0 }]);
     } finally {
       db.close();
     }
   });
 
-  it('bring a version-1 registry (before drains) to the latest, keeping its keys', () => {
+  it('bring a version-1 registry (before drains and ids) to the latest, keeping its keys', () => {
     const r = openAt(dir);
     r.reconcile(TEST_SPEC);
     const keys = r.keys();
     const file = r.file;
     closeAll();
-    // What a p4lb of schema version 1 left behind: no drains table, version 1 recorded.
+    // What a p4lb of schema version 1 left behind: no drains or ids table, version 1 recorded.
     const db = new Database(file);
-    db.exec('DROP TABLE drains; DELETE FROM schema_version WHERE version > 1');
+    db.exec('DROP TABLE drains; DROP TABLE data_plane_ids; DELETE FROM schema_version WHERE version > 1');
     expect(migrate(db, T0 + 1)).toEqual({ from: 1, to: LATEST_SCHEMA_VERSION });
     db.close();
     const again = openAt(dir);
     expect(again.keys()).toEqual(keys);
     expect(again.drainedVms()).toEqual([]);
     expect(again.setDrained('vm-a1', true)).toBe(true);
+    // A deployment from before ids were kept gets the numbers it ran with: positions.
+    expect(again.ids()).toEqual({ vip: new Map(), backend: new Map() });
+    again.reconcile(TEST_SPEC);
+    expect(again.ids()).toEqual(positionalIds(TEST_SPEC));
   });
 
   it('keep data when a registry is reopened', () => {
@@ -172,6 +177,34 @@ describe('keys', () => {
   });
 });
 
+describe('data-plane ids', () => {
+  it('start as positions, stay with their names across changes and reopening, and free the ids of names that leave', () => {
+    const r = openAt(dir);
+    const first = r.reconcile(TEST_SPEC);
+    expect(r.ids()).toEqual(positionalIds(TEST_SPEC));
+    expect(first.idsAssigned).toContain('backend/vm-a1=1');
+    // vm-a0 sorts first: by position it would take 1 and shift every VM; kept, it takes the next free id.
+    const vmA0 = { ...TEST_SPEC.vms[0]!, name: 'vm-a0', privateIpv4: '192.168.1.50', udpPort: 7050, nicPort: 9 };
+    const grown = { ...TEST_SPEC, vms: [...TEST_SPEC.vms, vmA0] };
+    expect(r.reconcile(grown).idsAssigned).toEqual([`backend/vm-a0=${TEST_SPEC.vms.length + 1}`]);
+    closeAll();
+    const again = openAt(dir);
+    expect(again.ids().backend.get('vm-a0')).toBe(TEST_SPEC.vms.length + 1);
+    expect(again.ids().backend.get('vm-a1')).toBe(1);
+    const shrunk = { ...grown, vms: grown.vms.filter((v) => v.name !== 'vm-a1'), vips: grown.vips.map((v) => ({ ...v, backends: v.backends.filter((b) => b !== 'vm-a1') })) };
+    expect(again.reconcile(shrunk).idsReleased).toEqual(['backend/vm-a1=1']);
+    expect(again.ids().backend.has('vm-a1')).toBe(false);
+  });
+
+  it('remember the spec the programs were generated from', () => {
+    const r = openAt(dir);
+    expect(r.programSpec()).toBeUndefined();
+    r.setProgramSpec(TEST_SPEC);
+    closeAll();
+    expect(openAt(dir).programSpec()).toEqual(JSON.parse(JSON.stringify(TEST_SPEC)));
+  });
+});
+
 describe('assignments', () => {
   it('follow the spec: added, changed (even a port swap), removed', () => {
     const r = openAt(':memory:');
@@ -195,7 +228,7 @@ describe('assignments', () => {
     const r = openAt(':memory:');
     r.reconcile(TEST_SPEC);
     const report = r.reconcile(TEST_SPEC);
-    expect(report).toEqual({ keysCreated: [], keysUnused: [], assignmentsAdded: [], assignmentsChanged: [], assignmentsRemoved: [], rulesRemoved: [], drainsRemoved: [] });
+    expect(report).toEqual({ keysCreated: [], keysUnused: [], assignmentsAdded: [], assignmentsChanged: [], assignmentsRemoved: [], rulesRemoved: [], drainsRemoved: [], idsAssigned: [], idsReleased: [] });
   });
 });
 
@@ -270,7 +303,7 @@ describe('issued tokens', () => {
   function setup(): { r: Registry; plan: ReturnType<typeof planTokens> } {
     const r = openAt(dir);
     r.reconcile(TEST_SPEC);
-    const plan = planTokens({ spec: TEST_SPEC, keys: r.keyRing(), policy: compilePolicy(TEST_SPEC, r.policyInput()), now: T0 });
+    const plan = planTokens({ spec: TEST_SPEC, ids: positionalIds(TEST_SPEC), keys: r.keyRing(), policy: compilePolicy(TEST_SPEC, r.policyInput()), now: T0 });
     return { r, plan };
   }
 
@@ -328,7 +361,7 @@ describe('issued tokens', () => {
     closeAll();
     const again = openAt(dir);
     again.reconcile(TEST_SPEC);
-    const replanned = planTokens({ spec: TEST_SPEC, keys: again.keyRing(), policy: compilePolicy(TEST_SPEC, again.policyInput()), now: T0 + 1 });
+    const replanned = planTokens({ spec: TEST_SPEC, ids: positionalIds(TEST_SPEC), keys: again.keyRing(), policy: compilePolicy(TEST_SPEC, again.policyInput()), now: T0 + 1 });
     expect(replanned.entries).toEqual(plan.entries);
   });
 });

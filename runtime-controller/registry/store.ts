@@ -1,9 +1,11 @@
 /**
  * The registry's persistent state in SQLite: secret keys (per gateway, host and VM), VM
  * assignments (host, UDP port, private address), the tokens issued to each switch and their
- * lifecycle, the traffic policy and the drained VMs. A controller restart reopens the same file
- * and keeps every key, so tokens it computes after the restart equal those already installed,
- * and every drain, so a restart does not hand new flows to a VM an operator took out.
+ * lifecycle, the traffic policy, the drained VMs and the data-plane ids of VIPs and VMs. A
+ * controller restart reopens the same file and keeps every key, so tokens it computes after the
+ * restart equal those already installed; every drain, so a restart does not hand new flows to a
+ * VM an operator took out; and every id, so flow-state entries (which hold backend ids) keep
+ * naming the same VM when VMs and VIPs are added or removed.
  *
  * The I/O half of the registry; token planning (tokens.ts) and policy decisions (policy.ts) are
  * pure and take what this store returns.
@@ -12,6 +14,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { didYouMean } from '../../core/errors.ts';
+import { MAX_DATA_PLANE_ID, idsFor, type IdKind, type SpecIds } from '../../core/spec/ids.ts';
 import type { LbSpec } from '../../core/spec/schema.ts';
 import { TOKEN_KEY_BYTES, generateKey } from '../../core/token/token.ts';
 import { RegistryError, fieldError } from './errors.ts';
@@ -116,6 +119,20 @@ const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    description: 'data-plane ids of VIPs and VMs',
+    sql: `
+      CREATE TABLE data_plane_ids (
+        kind TEXT NOT NULL CHECK (kind IN ('vip', 'backend')),
+        name TEXT NOT NULL,
+        id INTEGER NOT NULL CHECK (id BETWEEN 1 AND ${MAX_DATA_PLANE_ID}),
+        assigned_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, name),
+        UNIQUE (kind, id)
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -155,6 +172,10 @@ export interface ReconcileReport {
   readonly rulesRemoved: readonly PolicyRule[];
   /** Drains deleted because their VM left the spec (a VM that returns starts undrained). */
   readonly drainsRemoved: readonly string[];
+  /** Ids given to VIPs and VMs new to the registry, as `vip/name=id` and `backend/name=id`. */
+  readonly idsAssigned: readonly string[];
+  /** Ids freed because their VIP or VM left the spec, in the same form. */
+  readonly idsReleased: readonly string[];
 }
 
 export interface StoredDrain {
@@ -246,6 +267,7 @@ function tokenFromRow(r: TokenRow): IssuedToken {
 }
 
 const SAME_VIP_SETTING = 'policy.sameVip';
+const PROGRAM_SPEC_SETTING = 'programs.spec';
 
 function ownerLabel(kind: KeyOwnerKind, name: string): string {
   return `${kind}/${name}`;
@@ -288,7 +310,10 @@ export class Registry {
   /**
    * Brings the registry in line with the spec, in one transaction: a key for every gateway, host
    * and VM that has none (existing keys are never replaced), VM assignments exactly as the spec
-   * says, policy rules naming VMs that left the spec deleted.
+   * says, policy rules naming VMs that left the spec deleted, and data-plane ids: kept for the
+   * VIPs and VMs that stay, the lowest free ones for new names (core/spec/ids.ts). A registry
+   * without ids (a new deployment, or one from before ids were kept) numbers them by position,
+   * the numbers it has been running with.
    */
   reconcile(spec: LbSpec): ReconcileReport {
     return this.#db.transaction((): ReconcileReport => {
@@ -345,7 +370,11 @@ export class Registry {
       const deleteDrain = this.#db.prepare('DELETE FROM drains WHERE vm = ?');
       for (const vm of drainsRemoved) deleteDrain.run(vm);
 
+      const { idsAssigned, idsReleased } = this.#reconcileIds(spec, now);
+
       return {
+        idsAssigned,
+        idsReleased,
         keysCreated,
         keysUnused,
         assignmentsAdded: added.sort(),
@@ -355,6 +384,48 @@ export class Registry {
         drainsRemoved,
       };
     })();
+  }
+
+  #reconcileIds(spec: LbSpec, now: number): { idsAssigned: string[]; idsReleased: string[] } {
+    const before = this.ids();
+    const after = idsFor(spec, before);
+    const insert = this.#db.prepare('INSERT INTO data_plane_ids (kind, name, id, assigned_at) VALUES (?, ?, ?, ?)');
+    const remove = this.#db.prepare('DELETE FROM data_plane_ids WHERE kind = ? AND name = ?');
+    const idsAssigned: string[] = [];
+    const idsReleased: string[] = [];
+    for (const kind of ['vip', 'backend'] as const satisfies readonly IdKind[]) {
+      for (const [name, id] of before[kind]) {
+        if (after[kind].has(name)) continue;
+        remove.run(kind, name);
+        idsReleased.push(`${kind}/${name}=${id}`);
+      }
+      for (const [name, id] of after[kind]) {
+        if (before[kind].has(name)) continue;
+        insert.run(kind, name, id, now);
+        idsAssigned.push(`${kind}/${name}=${id}`);
+      }
+    }
+    return { idsAssigned, idsReleased };
+  }
+
+  /**
+   * The spec the switches' programs were generated from (a controller that applied changes in
+   * place runs a spec newer than its programs), as JSON; undefined before a controller recorded one.
+   */
+  programSpec(): unknown {
+    const row = this.#db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE name = ?').get(PROGRAM_SPEC_SETTING);
+    return row === undefined ? undefined : (JSON.parse(row.value) as unknown);
+  }
+
+  setProgramSpec(spec: LbSpec): void {
+    this.#db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(PROGRAM_SPEC_SETTING, JSON.stringify(spec));
+  }
+
+  /** The data-plane ids the registry keeps (empty before the first reconcile). */
+  ids(): SpecIds {
+    const rows = this.#db.prepare<[], { kind: IdKind; name: string; id: number }>('SELECT kind, name, id FROM data_plane_ids ORDER BY kind, id').all();
+    const of = (kind: IdKind): Map<string, number> => new Map(rows.filter((r) => r.kind === kind).map((r) => [r.name, r.id]));
+    return { vip: of('vip'), backend: of('backend') };
   }
 
   #assignmentRows(): (VmAssignment & { updatedAt: number })[] {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { positionalIds } from '../../core/spec/ids.ts';
 import { describe, expect, it } from 'vitest';
 import { replyTokenFields, requestTokenFields } from '../../bmv2-tests/dsl/entries.ts';
 import { backendId, gatewayByName, hostOfVm, vipByName, vipId, vmByName } from '../../core/spec/lookup.ts';
@@ -25,7 +26,7 @@ const NEW_YEAR = 1767225600;
 function plan(now: number, options: { spec?: LbSpec; keys?: TokenKeyRing; policy?: PolicyInput; ttl?: number; skew?: number } = {}): TokenPlan {
   const spec = options.spec ?? TEST_SPEC;
   return planTokens({
-    spec,
+    spec, ids: positionalIds(spec),
     keys: options.keys ?? FIXED_KEYS,
     policy: compilePolicy(spec, options.policy),
     now,

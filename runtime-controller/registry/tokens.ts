@@ -19,7 +19,8 @@
  *            peer_table entry for B's address (/32).
  */
 import { byCodeUnit } from '../../core/order.ts';
-import { backendId, gatewayByName, hostOfVm, vipId } from '../../core/spec/lookup.ts';
+import { backendIdIn, vipIdIn, type SpecIds } from '../../core/spec/ids.ts';
+import { gatewayByName, hostOfVm } from '../../core/spec/lookup.ts';
 import type { Host, LbSpec } from '../../core/spec/schema.ts';
 import { ANY_ADDRESS, replyGatewayOf, replyTokenFields, requestTokenFields, vmToVmTokenFields } from '../../core/token/conventions.ts';
 import { computeToken, type TokenFields } from '../../core/token/token.ts';
@@ -177,6 +178,8 @@ export interface TokenPlan {
 
 export interface TokenPlanInput {
   readonly spec: LbSpec;
+  /** The data-plane ids of the spec's VIPs and VMs (token entries are keyed by them). */
+  readonly ids: SpecIds;
   readonly keys: TokenKeyRing;
   readonly policy: TrafficPolicy;
   /** Seconds since the Unix epoch (fractions are dropped: expiries are whole seconds). */
@@ -256,7 +259,7 @@ function lineages(input: TokenPlanInput): Lineage[] {
             table: TOKEN_TABLES.hostToken,
             match: (t) => ({ src_addr: gw.underlay.ipv4, src_port: gw.underlay.tunnelUdpPort, vm_udp_port: vm.udpPort, token: t.value, expiry: t.expiry }),
           },
-          send: [{ switch: gw.name, role: 'gateway', table: TOKEN_TABLES.gatewayBackend, match: { vip_id: vipId(spec, vip.name), backend_id: backendId(spec, vm.name) }, extra: {} }],
+          send: [{ switch: gw.name, role: 'gateway', table: TOKEN_TABLES.gatewayBackend, match: { vip_id: vipIdIn(input.ids, vip.name), backend_id: backendIdIn(input.ids, vm.name) }, extra: {} }],
         });
       }
     }
@@ -284,7 +287,7 @@ function lineages(input: TokenPlanInput): Lineage[] {
                 switch: host.name,
                 role: 'host',
                 table: TOKEN_TABLES.hostPeer,
-                match: { vm_id: backendId(spec, vm.name), dst_addr: { value: ANY_ADDRESS, prefixLength: 0 } },
+                match: { vm_id: backendIdIn(input.ids, vm.name), dst_addr: { value: ANY_ADDRESS, prefixLength: 0 } },
                 extra: { peer_addr: gw.underlay.ipv4, peer_port: gw.underlay.tunnelUdpPort },
               }]
             : [],
@@ -312,7 +315,7 @@ function lineages(input: TokenPlanInput): Lineage[] {
         switch: fromHost.name,
         role: 'host',
         table: TOKEN_TABLES.hostPeer,
-        match: { vm_id: backendId(spec, from.name), dst_addr: { value: to.privateIpv4, prefixLength: 32 } },
+        match: { vm_id: backendIdIn(input.ids, from.name), dst_addr: { value: to.privateIpv4, prefixLength: 32 } },
         extra: { peer_addr: toHost.underlay.ipv4, peer_port: to.udpPort },
       }],
     });
