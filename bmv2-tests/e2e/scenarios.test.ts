@@ -6,7 +6,8 @@
  * Needs root (network namespaces) and ethtool (software switches need checksums finished by the
  * sender); otherwise the suite is skipped and says why.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowStateIndexes, parseIpv4 } from '../../core/hash/index.ts';
 import { InterfacePort } from '../../target/ports/interface-port.ts';
@@ -32,6 +33,14 @@ const bmv2 = findBmv2(process.env);
 const targets: SystemTarget[] = bmv2 === undefined ? ['embedded'] : ['embedded', 'bmv2'];
 if (skipReason !== undefined) console.warn(`end-to-end scenarios skipped: ${skipReason}`);
 else if (bmv2 === undefined) console.warn('end-to-end scenarios: BMv2 not found (SIMPLE_SWITCH_GRPC and P4C): embedded target only');
+
+/** The spec text without one VM: gone from `vms` and from every VIP's backends. */
+function specWithoutVm(text: string, vm: string): string {
+  const doc = parse(text) as { vms: { name: string }[]; vips: { backends: string[] }[] };
+  doc.vms = doc.vms.filter((v) => v.name !== vm);
+  for (const vip of doc.vips) vip.backends = vip.backends.filter((b) => b !== vm);
+  return stringify(doc);
+}
 
 /** Each VM's expected share of a VIP's new connections: its slots on each gateway, the gateways sharing the router's ECMP evenly. */
 function expectedShares(reply: VipsReply, vipName: string): Record<string, number> {
@@ -283,6 +292,43 @@ describe.skipIf(skipReason !== undefined).each(targets)('end to end on the %s ta
     }
     await sys.until(async () => (await sys.backendView('gw-east', 'api', drained)).slots > 0, 10_000, `${drained} undrained`);
   }, 120_000);
+
+  it('9. spec change while running: a VM removed from the spec takes only its own connections, every other one survives (ids are kept); added back, it serves again', async () => {
+    const removed = 'vm-a1';
+    const original = readFileSync(sys.specFile, 'utf8');
+    const reloads = (): number => (sys.controller?.output().match(/"msg":"spec reloaded"/g) ?? []).length;
+    const reload = async (text: string, what: string): Promise<void> => {
+      const before = reloads();
+      writeFileSync(sys.specFile, text);
+      process.kill(sys.controller!.pid, 'SIGHUP');
+      await sys.until(() => reloads() > before, 15_000, `${what}: the controller reloaded its spec`);
+    };
+    const hold = startHold(sys.topology, 'client1', { target: API, connections: 40, intervalMs: 250, durationMs: 60_000, requestTimeoutMs: 5000 });
+    const ready = await hold.ready();
+    expect(ready.byVm[removed]).toBeGreaterThan(0);
+    try {
+      // By position, removing vm-a1 would renumber vm-a2, vm-b1 and vm-b2: their pinned flows would change VM.
+      await reload(specWithoutVm(original, removed), `${removed} removed`);
+      await sys.until(async () => (await sys.api.vips()).vips.every((v) => v.backends.every((b) => b.vm !== removed)), 10_000, `${removed} gone from every VIP`);
+      for (const address of [API, WEB]) {
+        const result = await runBurst(sys.topology, 'client0', { target: address, count: 200, concurrency: 8 });
+        expect(result.failed, JSON.stringify(result.errors)).toBe(0);
+        expect(result.byVm[removed]).toBeUndefined();
+      }
+      const finished = await hold.finish();
+      // Its own connections end with it (their flow entries name an id that no longer has a backend); no other breaks or moves.
+      expect(finished.brokenDetails.every((b) => b.vm === removed), JSON.stringify(finished.brokenDetails)).toBe(true);
+      expect(finished.broken).toBe(ready.byVm[removed]);
+      expect(finished.vmChanges).toBe(0);
+      expect(finished.finished + finished.broken).toBe(40);
+    } finally {
+      await reload(original, `${removed} added back`);
+    }
+    await sys.until(() => sys.converged(), 15_000, `${removed} healthy again on every gateway`);
+    const back = await runBurst(sys.topology, 'client0', { target: API, count: 200, concurrency: 8 });
+    expect(back.failed).toBe(0);
+    expect(back.byVm[removed]).toBeGreaterThan(0);
+  }, 180_000);
 
   it('3. gateway loss (last): 200 long-lived connections keep working when a gateway goes down', async () => {
     const hold = startHold(sys.topology, 'client0', { target: API, connections: 200, intervalMs: 400, durationMs: 90_000, requestTimeoutMs: 5000 });
