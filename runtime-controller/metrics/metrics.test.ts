@@ -87,4 +87,13 @@ describe('controller metrics', () => {
     await metrics.poll();
     expect(sample(await metrics.text(), 'p4lb_vip_packets_total{gateway="gw-east",vip="web"}')).toBe(1);
   });
+
+  it('leaves no series of a VM removed from the spec while running', async () => {
+    const spec = d.controller.spec;
+    expect(await metrics.text()).toContain('vm="vm-a1"');
+    await d.controller.applySpec({ ...spec, vms: spec.vms.filter((v) => v.name !== 'vm-a1'), vips: spec.vips.map((v) => ({ ...v, backends: v.backends.filter((b) => b !== 'vm-a1') })) });
+    const gauges = (await metrics.text()).split('\n').filter((l) => /^p4lb_backend_(health|slots|drained)\{/.test(l));
+    expect(gauges.length).toBeGreaterThan(0);
+    expect(gauges.filter((l) => l.includes('vm="vm-a1"'))).toEqual([]);
+  });
 });

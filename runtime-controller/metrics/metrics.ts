@@ -97,6 +97,8 @@ export class ControllerMetrics {
       labelNames: ['vm'] as const,
       registers,
       collect() {
+        // Reset first: a VM removed from the spec while running leaves no series behind.
+        this.reset();
         const drained = new Set(c.drainedVms());
         for (const vm of c.spec.vms) this.set({ vm: vm.name }, drained.has(vm.name) ? 1 : 0);
       },
@@ -107,6 +109,7 @@ export class ControllerMetrics {
       labelNames: ['gateway', 'vip'] as const,
       registers,
       collect() {
+        this.reset();
         const raised = new Set(c.alarms().map((a) => `${a.gateway}\u0000${a.vip}`));
         for (const gw of c.spec.gateways) for (const vip of c.spec.vips) this.set({ gateway: gw.name, vip: vip.name }, raised.has(`${gw.name}\u0000${vip.name}`) ? 1 : 0);
       },
