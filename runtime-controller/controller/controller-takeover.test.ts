@@ -156,6 +156,24 @@ describe('Controller state across processes', () => {
     );
   }, 120_000);
 
+  it('a standby that takes over after the primary applied another spec says that the ids disagree', async () => {
+    // alwaysUp answers every probe; the added VM has no server of the deployment to resolve to.
+    const d = await deployment({ electionId: 10n, resolveEndpoint: () => ({ host: '127.0.0.1', port: 9 }) });
+    const lines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const standby = track(controllerOn(d, { electionId: 5n, logger }));
+    await standby.start();
+    await eventually(() => standby.switchStatus().every((s) => s.phase === 'backup'), 15_000, 'standby is backup on every switch');
+    // The primary drops vm-b2 and adds vm-a3 (which takes the freed id 4); the standby still runs the old spec.
+    const vmA3 = { ...d.spec.vms.find((v) => v.name === 'vm-a2')!, name: 'vm-a3', privateIpv4: '192.168.1.13', udpPort: 7003, nicPort: 4 };
+    const next = { ...d.spec, vms: [...d.spec.vms.filter((v) => v.name !== 'vm-b2'), vmA3], vips: d.spec.vips.map((v) => ({ ...v, backends: [...v.backends.filter((b) => b !== 'vm-b2'), 'vm-a3'] })) };
+    await d.controller.applySpec(next);
+    expect(d.controller.dataPlaneIds.backend.get('vm-a3')).toBe(backendId(d.spec, 'vm-b2'));
+    await d.controller.stop();
+    await standby.waitUntilReconciled(30_000);
+    expect(lines.some((l) => l.includes('the registry holds other data-plane ids than this controller'))).toBe(true);
+  }, 120_000);
+
   it('rejects an election id outside 1..2^128-1', () => {
     const base = { spec: { gateways: [], hosts: [], vms: [], vips: [] } as unknown as ControllerOptions['spec'], dataDir: ':memory:', logger: silent };
     expect(() => new Controller({ ...base, electionId: 0n })).toThrow(expect.objectContaining({ code: 'CONTROLLER_BAD_OPTIONS' }));

@@ -335,6 +335,7 @@ export class Controller {
       connection.events.on('pipeline-ready', ({ client, pushed }) => {
         // A controller that was backup may have missed drains the primary made in a shared registry.
         this.refreshDrains(rt);
+        this.checkRegistryIds();
         return this.enqueue(rt, () => {
           rt.awaitingReady = false;
           return this.fullReconcile(rt, client, pushed);
@@ -651,6 +652,27 @@ export class Controller {
     this.drained.delete(vm);
     this.log.info({ vm }, 'undrain');
     await this.updateGateways({ kind: 'undrain', vm });
+  }
+
+  /**
+   * Another controller sharing the data folder (a standby, or one started with another spec) may
+   * have applied a spec with other VMs and VIPs: its ids are the registry's now, and this
+   * controller's tables would name VMs by ids that mean others there. Said loudly, since only
+   * the operator can fix it (give every controller of a deployment the same spec, then SIGHUP).
+   */
+  private checkRegistryIds(): void {
+    let stored: SpecIds;
+    try {
+      stored = this.requireRegistry().ids();
+    } catch {
+      return;
+    }
+    const text = (ids: SpecIds): string => JSON.stringify([[...ids.vip].sort(), [...ids.backend].sort()]);
+    if (text(stored) === text(this.ids)) return;
+    this.log.error(
+      { registry: { vips: Object.fromEntries(stored.vip), vms: Object.fromEntries(stored.backend) }, controller: { vips: Object.fromEntries(this.ids.vip), vms: Object.fromEntries(this.ids.backend) } },
+      'the registry holds other data-plane ids than this controller: another controller applied a different spec; give every controller of the deployment the same spec file and reload it',
+    );
   }
 
   /**
