@@ -1,15 +1,22 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frame, innerPacket } from '../../bmv2-tests/dsl/scenario.ts';
 import { startAdminApi, type RunningAdminApi } from '../../runtime-controller/api/server.ts';
-import { eventually, startDeployment, type Deployment } from '../../runtime-controller/controller/test-setup.ts';
-import { formatFlows, registerAdmin } from './admin.ts';
+import { NOTHING_APPLIED, SpecFile } from '../../runtime-controller/controller/spec-file.ts';
+import { eventually, exampleSpecText, startDeployment, type Deployment } from '../../runtime-controller/controller/test-setup.ts';
+import { formatBackendEdit, formatFlows, formatSpecApplied, registerAdmin } from './admin.ts';
 
 const TOKEN = '0123456789abcdef'.repeat(4);
 
-describe('p4lb status | drain | undrain | flows against a running controller', () => {
+describe('p4lb status | drain | undrain | flows | reload | backends against a running controller', () => {
   let d: Deployment;
   let api: RunningAdminApi;
+  let dir: string;
+  let specPath: string;
+  let specText: string;
 
   /** Runs one admin command in-process and returns what it printed. */
   async function p4lb(args: string[], env: NodeJS.ProcessEnv = { P4LB_API_TOKEN: TOKEN }): Promise<string> {
@@ -23,7 +30,11 @@ describe('p4lb status | drain | undrain | flows against a running controller', (
 
   beforeAll(async () => {
     d = await startDeployment();
-    api = await startAdminApi({ controller: d.controller, token: TOKEN, listen: '127.0.0.1:0' });
+    dir = mkdtempSync(join(tmpdir(), 'p4lb-admin-'));
+    specPath = join(dir, 'lb.yaml');
+    specText = exampleSpecText(Object.fromEntries([...d.targets].map(([n, t]) => [n, t.address])));
+    writeFileSync(specPath, specText);
+    api = await startAdminApi({ controller: d.controller, token: TOKEN, listen: '127.0.0.1:0', specFile: new SpecFile({ path: specPath, controller: d.controller }) });
     await d.controller.waitUntilReconciled(60_000);
     await eventually(() => d.controller.vipStatus().every((v) => Object.values(v.tableStatus).every((s) => s === 'ok') && v.backends.every((b) => Object.values(b.gateways).every((g) => g.health === 'healthy'))), 10_000, 'all healthy');
     await d.controller.settled();
@@ -32,6 +43,7 @@ describe('p4lb status | drain | undrain | flows against a running controller', (
   afterAll(async () => {
     await api?.close();
     await d?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it('status shows the switches, each VIP\'s backends per gateway and the alarms', async () => {
@@ -70,5 +82,37 @@ describe('p4lb status | drain | undrain | flows against a running controller', (
     const program = new Command('p4lb').exitOverride();
     registerAdmin(program, { env: { P4LB_API_TOKEN: TOKEN } });
     await expect(program.parseAsync(['status', '--api', '127.0.0.1:1'], { from: 'user' })).rejects.toMatchObject({ code: 'API_UNREACHABLE' });
+  });
+
+  it('backends add and remove change the VIP in the spec file and the controller, and say what changed', async () => {
+    expect(await p4lb(['backends', 'remove', 'web', 'vm-b2'])).toBe('web: vm-b2 removed; backends now: vm-a1, vm-a2, vm-b1\n');
+    expect(d.controller.spec.vips[0]!.backends).toEqual(['vm-a1', 'vm-a2', 'vm-b1']);
+    expect(readFileSync(specPath, 'utf8')).toBe(specText.replace('      - vm-b2\n', ''));
+    expect(await p4lb(['backends', 'remove', 'web', 'vm-b2'])).toBe('web: vm-b2 is not a backend, nothing changed; backends: vm-a1, vm-a2, vm-b1\n');
+    const added = JSON.parse(await p4lb(['backends', 'add', 'web', 'vm-b2', '--json'])) as { changed: boolean; backends: string[] };
+    expect(added).toMatchObject({ changed: true, backends: ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'] });
+    expect(await p4lb(['backends', 'add', 'web', 'vm-b2'])).toBe('web: vm-b2 is already a backend, nothing changed; backends: vm-a1, vm-a2, vm-b1, vm-b2\n');
+    expect(readFileSync(specPath, 'utf8')).toBe(specText);
+    await expect(p4lb(['backends', 'add', 'wbe', 'vm-b2'])).rejects.toMatchObject({ code: 'SPEC_FILE_UNKNOWN_VIP', hint: "did you mean 'web'?" });
+  });
+
+  it('reload applies the spec file and says what it added and removed; an invalid file lists its problems', async () => {
+    expect(await p4lb(['reload'])).toBe('spec reloaded: no VM, VIP or backend added or removed\n');
+    // The last `- vm-b2` is api's.
+    const at = specText.lastIndexOf('      - vm-b2\n');
+    writeFileSync(specPath, specText.slice(0, at) + specText.slice(at + '      - vm-b2\n'.length));
+    expect(await p4lb(['reload'])).toBe('spec reloaded: api: removed vm-b2\n');
+    expect(d.controller.spec.vips[1]!.backends).toEqual(['vm-a1', 'vm-a2', 'vm-b1']);
+    writeFileSync(specPath, specText.replace('      - vm-a2\n', '      - vm-a9\n'));
+    const invalid = await p4lb(['reload']).catch((e: unknown) => e);
+    expect((invalid as Error & { describe(): string }).describe()).toMatch(/^.*lb\.yaml: 1 problem in the spec\n {2}.*lb\.yaml:\d+:\d+: vips\[0\]\.backends\[1\]: unknown VM 'vm-a9'/);
+    writeFileSync(specPath, specText);
+    expect(JSON.parse(await p4lb(['reload', '--json']))).toEqual({ applied: { vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [{ vip: 'api', added: ['vm-b2'], removed: [] }] } });
+  });
+
+  it('formats a spec change on one line', () => {
+    expect(formatSpecApplied({ vmsAdded: ['vm-a3'], vmsRemoved: [], vipsAdded: ['extra'], vipsRemoved: ['old'], backends: [{ vip: 'web', added: ['vm-a3'], removed: ['vm-b2', 'vm-b1'] }, { vip: 'api', added: [], removed: ['vm-a1'] }] }))
+      .toBe('VMs added: vm-a3; VIPs added: extra; VIPs removed: old; web: added vm-a3, removed vm-b2, vm-b1; api: removed vm-a1');
+    expect(formatBackendEdit({ vip: 'api', vm: 'vm-a3', present: true, changed: true, backends: ['vm-a1', 'vm-a3'], applied: NOTHING_APPLIED })).toBe('api: vm-a3 added; backends now: vm-a1, vm-a3\n');
   });
 });

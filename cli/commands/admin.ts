@@ -1,11 +1,13 @@
 /**
- * `p4lb status | drain <vm> | undrain <vm> | flows --gateway G [--backend VM]`: clients of a
- * running controller's admin API (`p4lb run`). `--api host:port` (default 127.0.0.1:9100) and
- * `--token` or $P4LB_API_TOKEN; `--json` prints the API's answer as it is.
+ * `p4lb status | drain <vm> | undrain <vm> | flows --gateway G [--backend VM] | reload |
+ * backends add|remove <vip> <vm>`: clients of a running controller's admin API (`p4lb run`).
+ * `--api host:port` (default 127.0.0.1:9100) and `--token` or $P4LB_API_TOKEN; `--json` prints
+ * the API's answer as it is.
  */
 import type { Command } from 'commander';
 import { P4lbError } from '../../core/errors.ts';
-import { AdminClient, type FlowsReply, type GatewaysReply, type VipsReply } from '../../runtime-controller/api/client.ts';
+import { AdminClient, type BackendReply, type FlowsReply, type GatewaysReply, type VipsReply } from '../../runtime-controller/api/client.ts';
+import type { SpecApplied } from '../../runtime-controller/controller/spec-change.ts';
 import { API_TOKEN_ENV, DEFAULT_API_ADDRESS } from './run.ts';
 
 export interface AdminIo {
@@ -59,6 +61,23 @@ export function formatFlows(reply: FlowsReply): string {
   return `${[`${reply.gateway}: ${reply.count} pinned flow${reply.count === 1 ? '' : 's'}`, ...(reply.count === 0 ? [] : table(rows))].join('\n')}\n`;
 }
 
+/** What a spec change added and removed, on one line: `VMs added: vm-a3; web: added vm-a3, removed vm-b2`. */
+export function formatSpecApplied(applied: SpecApplied): string {
+  const parts = [
+    ...([['VMs added', applied.vmsAdded], ['VMs removed', applied.vmsRemoved], ['VIPs added', applied.vipsAdded], ['VIPs removed', applied.vipsRemoved]] as const)
+      .filter(([, names]) => names.length > 0)
+      .map(([what, names]) => `${what}: ${names.join(', ')}`),
+    ...applied.backends.map((b) => `${b.vip}: ${[...(b.added.length > 0 ? [`added ${b.added.join(', ')}`] : []), ...(b.removed.length > 0 ? [`removed ${b.removed.join(', ')}`] : [])].join(', ')}`),
+  ];
+  return parts.length === 0 ? 'no VM, VIP or backend added or removed' : parts.join('; ');
+}
+
+/** What `p4lb backends add|remove` prints. */
+export function formatBackendEdit(reply: BackendReply): string {
+  const what = reply.changed ? `${reply.vm} ${reply.present ? 'added' : 'removed'}` : `${reply.vm} is ${reply.present ? 'already' : 'not'} a backend, nothing changed`;
+  return `${reply.vip}: ${what}; backends${reply.changed ? ' now' : ''}: ${reply.backends.join(', ')}\n`;
+}
+
 function common(cmd: Command): Command {
   return cmd
     .option('--api <host:port|unix:path>', 'the controller\'s admin API', DEFAULT_API_ADDRESS)
@@ -104,4 +123,23 @@ export function registerAdmin(program: Command, io: Partial<AdminIo> = {}): void
     const reply = await client.flows({ gateway: options.gateway, ...(options.backend === undefined ? {} : { backend: options.backend }) });
     writer(command)(options.json === true ? json(reply) : formatFlows(reply));
   });
+  common(program.command('reload').description('have the controller read its spec file again and apply it (as SIGHUP does)'))
+    .action(async (options: CommonOptions, command: Command) => {
+      const reply = await clientOf(options, env).reload();
+      writer(command)(options.json === true ? json(reply) : `spec reloaded: ${formatSpecApplied(reply.applied)}\n`);
+    });
+  const backends = program.command('backends').description('add or remove a backend of a VIP, in the spec file and in the running controller');
+  for (const verb of ['add', 'remove'] as const) {
+    common(
+      backends
+        .command(verb)
+        .description(verb === 'add' ? 'make a VM of the spec a backend of a VIP' : 'take a VM out of a VIP\'s backends (its flows on that VIP are rehashed)')
+        .argument('<vip>', 'VIP name')
+        .argument('<vm>', 'VM name'),
+    ).action(async (vip: string, vm: string, options: CommonOptions, command: Command) => {
+      const client = clientOf(options, env);
+      const reply = verb === 'add' ? await client.addBackend(vip, vm) : await client.removeBackend(vip, vm);
+      writer(command)(options.json === true ? json(reply) : formatBackendEdit(reply));
+    });
+  }
 }

@@ -29,7 +29,7 @@ describe('p4lb run', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('drives the switches, serves the API with a generated token, and stops cleanly on a signal', async () => {
+  it('drives the switches, serves the API with a generated token, reloads the spec on SIGHUP, and stops cleanly on a signal', async () => {
     const specPath = join(root, 'spec.yaml');
     await writeFile(specPath, exampleSpecText(Object.fromEntries([...targets].map(([n, t]) => [n, t.address]))));
     const dataDir = join(root, 'data');
@@ -37,10 +37,11 @@ describe('p4lb run', () => {
     const stopped = new Promise<string>((resolve) => (stop = resolve));
     let running: RunningController | undefined;
     let done!: Promise<unknown>;
+    const logs: { msg: string; [k: string]: unknown }[] = [];
     const started = new Promise<void>((resolve) => {
       const program = new Command('p4lb').exitOverride();
       registerRun(program, {
-        logger: pino({ level: 'silent' }),
+        logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { msg: string }) }),
         env: {},
         stopSignal: () => stopped,
         onStarted: (r) => {
@@ -71,10 +72,24 @@ describe('p4lb run', () => {
     const vipsOf = () => r.controller.spec.vips.map((v) => `${v.name}:${v.backends.join(',')}`);
     for (let i = 0; i < 100 && !vipsOf().every((v) => !v.includes('vm-b2')); i++) await new Promise((res) => setTimeout(res, 50));
     expect(vipsOf()).toEqual(['web:vm-a1,vm-a2,vm-b1', 'api:vm-a1,vm-a2,vm-b1']);
+    await r.specFile.idle();
+    expect(logs.find((l) => l.msg === 'spec reloaded')).toMatchObject({ spec: specPath, backends: [{ vip: 'web', removed: ['vm-b2'] }, { vip: 'api', removed: ['vm-b2'] }] });
     await writeFile(specPath, original.replace('deployment: example', 'deployment: other'));
     process.emit('SIGHUP', 'SIGHUP');
-    await new Promise((res) => setTimeout(res, 500));
+    await r.specFile.idle();
     expect(r.controller.spec.deployment).toBe('example');
+    expect(logs.find((l) => l.msg === 'spec reload refused: the controller keeps its spec')).toMatchObject({ err: expect.stringContaining('deployment') as unknown });
+
+    // The API edits the same file through the same SpecFile: an edit that arrives while a SIGHUP
+    // reload runs waits for it, and then finds file and controller in step.
+    await writeFile(specPath, original);
+    process.emit('SIGHUP', 'SIGHUP');
+    const edit = await fetch(`${base}/v1/vips/api/backends/vm-b2`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    expect(edit.status).toBe(200);
+    expect(await edit.json()).toMatchObject({ changed: true, backends: ['vm-a1', 'vm-a2', 'vm-b1'] });
+    expect(vipsOf()).toEqual(['web:vm-a1,vm-a2,vm-b1,vm-b2', 'api:vm-a1,vm-a2,vm-b1']);
+    const at = original.lastIndexOf('      - vm-b2\n');
+    expect(await readFile(specPath, 'utf8')).toBe(original.slice(0, at) + original.slice(at + '      - vm-b2\n'.length));
     stop('SIGTERM');
     await done;
     expect(process.exitCode).toBe(0);

@@ -2,7 +2,8 @@
  * `p4lb run <spec>`: the runtime controller with its admin API. Connects to every gateway and
  * host of the spec, pushes the generated programs, keeps the tables in step with the health
  * checks and the token schedule, and serves the admin API (and /metrics) until SIGINT/SIGTERM.
- * Logs are pino JSON lines on stdout.
+ * The spec file stays the truth: SIGHUP and the API's spec calls go through one SpecFile, which
+ * runs them one at a time. Logs are pino JSON lines on stdout.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { P4lbError } from '../../core/errors.ts';
 import { loadSpecFile } from '../../core/spec/load.ts';
 import { isLocalListenAddress, MIN_TOKEN_LENGTH, parseListenAddress, startAdminApi, type RunningAdminApi } from '../../runtime-controller/api/server.ts';
 import { Controller, type ControllerOptions } from '../../runtime-controller/controller/controller.ts';
+import { SpecFile } from '../../runtime-controller/controller/spec-file.ts';
 import { ControllerMetrics } from '../../runtime-controller/metrics/metrics.ts';
 import { firstSignal } from '../signals.ts';
 
@@ -51,6 +53,8 @@ export interface RunningController {
   readonly controller: Controller;
   readonly api: RunningAdminApi;
   readonly metrics: ControllerMetrics;
+  /** The spec file, shared by SIGHUP and the admin API. */
+  readonly specFile: SpecFile;
   /** Where the API token came from: a file, the environment, or the file `run` generated. */
   readonly tokenSource: string;
   close(): Promise<void>;
@@ -137,16 +141,16 @@ export async function resolveApiToken(config: Pick<RunConfig, 'apiTokenFile' | '
 /**
  * Reads the spec file again and applies it to the running controller (VMs and VIPs added or
  * removed, VIPs' backends, weights, health checks); a change that needs a restart is refused and
- * logged, and the controller keeps running on the spec it had. `p4lb run` does this on SIGHUP.
+ * logged, and the controller keeps running on the spec it had. `p4lb run` does this on SIGHUP,
+ * through the SpecFile the admin API uses, so the two never interleave.
  */
-export async function reloadSpec(controller: Pick<Controller, 'applySpec'>, specPath: string, logger: Logger): Promise<boolean> {
+export async function reloadSpec(specFile: Pick<SpecFile, 'reload' | 'path'>, logger: Logger): Promise<boolean> {
   try {
-    const next = await loadSpecFile(specPath);
-    const change = await controller.applySpec(next);
-    logger.info({ spec: specPath, ...change }, 'spec reloaded');
+    const change = await specFile.reload();
+    logger.info({ spec: specFile.path, ...change }, 'spec reloaded');
     return true;
   } catch (err) {
-    logger.error({ spec: specPath, err: err instanceof P4lbError ? err.describe() : String(err) }, 'spec reload refused: the controller keeps its spec');
+    logger.error({ spec: specFile.path, err: err instanceof P4lbError ? err.describe() : String(err) }, 'spec reload refused: the controller keeps its spec');
     return false;
   }
 }
@@ -169,11 +173,12 @@ export async function startRun(config: RunConfig, io: Pick<RunIo, 'logger' | 'en
     ...io.controllerOptions,
   });
   const metrics = new ControllerMetrics({ controller, pollIntervalMs: config.metricsPollMs, logger: io.logger });
+  const specFile = new SpecFile({ path: config.specPath, controller });
   await controller.start();
   metrics.start();
   let api: RunningAdminApi;
   try {
-    api = await startAdminApi({ controller, token, metrics, metricsRequireToken: config.metricsRequireToken, logger: io.logger, listen: config.api });
+    api = await startAdminApi({ controller, token, metrics, metricsRequireToken: config.metricsRequireToken, logger: io.logger, listen: config.api, specFile });
   } catch (err) {
     metrics.stop();
     await controller.stop();
@@ -182,20 +187,19 @@ export async function startRun(config: RunConfig, io: Pick<RunIo, 'logger' | 'en
   if (!isLocalListenAddress(parseListenAddress(config.api))) io.logger.warn({ api: api.address }, 'the admin API listens beyond loopback: protect the token and the network');
   io.logger.info({ api: api.address, token: source, dataDir: config.dataDir }, 'admin API listening');
   // SIGHUP, as for any daemon: read the spec again and apply what can change while running.
-  let reloading = Promise.resolve(true);
-  const onHangup = (): void => {
-    reloading = reloading.then(() => reloadSpec(controller, config.specPath, io.logger));
-  };
+  const onHangup = (): void => void reloadSpec(specFile, io.logger);
   process.on('SIGHUP', onHangup);
   return {
     controller,
     api,
     metrics,
+    specFile,
     tokenSource: source,
     async close() {
       process.off('SIGHUP', onHangup);
-      await reloading;
       await api.close();
+      // Reloads and edits already queued finish before the controller stops.
+      await specFile.idle();
       metrics.stop();
       await metrics.idle();
       await controller.stop();

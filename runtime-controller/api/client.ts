@@ -1,6 +1,8 @@
-/** A client of the admin API (what `p4lb status|drain|undrain|flows` use): node:http over TCP or a Unix socket, bearer token, errors as ApiError. */
+/** A client of the admin API (what `p4lb status|drain|undrain|flows|reload|backends` use): node:http over TCP or a Unix socket, bearer token, errors as ApiError. */
 import { request as httpRequest } from 'node:http';
 import type { FlowRecord, SwitchStatus, VipStatus } from '../controller/controller.ts';
+import type { SpecApplied } from '../controller/spec-change.ts';
+import type { BackendEdit } from '../controller/spec-file.ts';
 import type { LbAlarm } from '../lb/index.ts';
 import { ApiError } from './errors.ts';
 
@@ -37,6 +39,14 @@ export interface TokensReply {
   readonly tokens: readonly { readonly switch: string; readonly table: string; readonly use: string; readonly kind: string; readonly tokenId: string; readonly expiry: number; readonly state: string }[];
 }
 
+export interface ReloadReply {
+  readonly applied: SpecApplied;
+}
+/** A VIP's backends after PUT or DELETE /v1/vips/{vip}/backends/{vm}. */
+export type BackendReply = BackendEdit;
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
 export class AdminClient {
   private readonly target: { readonly socketPath: string } | { readonly base: URL };
   private readonly shown: string;
@@ -53,7 +63,7 @@ export class AdminClient {
   }
 
   /** One HTTP exchange over TCP or the Unix socket (fetch cannot use a socket path). */
-  private exchange(method: 'GET' | 'POST', path: string, accept: string): Promise<{ status: number; text: string }> {
+  private exchange(method: Method, path: string, accept: string): Promise<{ status: number; text: string }> {
     const timeoutMs = this.options.timeoutMs ?? 30_000;
     const where =
       'socketPath' in this.target
@@ -77,17 +87,17 @@ export class AdminClient {
     });
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string): Promise<T> {
+  private async call<T>(method: Method, path: string): Promise<T> {
     const res = await this.exchange(method, path, 'application/json');
     let body: unknown;
     try {
       body = JSON.parse(res.text);
     } catch {
-      throw new ApiError('API_CALL_FAILED', `${method} ${path}: HTTP ${res.status} with a body that is not JSON`, undefined, undefined, res.status);
+      throw new ApiError('API_CALL_FAILED', `${method} ${path}: HTTP ${res.status} with a body that is not JSON`, undefined, undefined, { status: res.status });
     }
     if (res.status < 200 || res.status > 299) {
-      const e = (body as { error?: { code?: string; message?: string; field?: string; hint?: string } }).error ?? {};
-      throw new ApiError(e.code ?? 'API_CALL_FAILED', `${e.message ?? `HTTP ${res.status}`}`, e.field, e.hint, res.status);
+      const e = (body as { error?: { code?: string; message?: string; field?: string; hint?: string; diagnostics?: string[] } }).error ?? {};
+      throw new ApiError(e.code ?? 'API_CALL_FAILED', `${e.message ?? `HTTP ${res.status}`}`, e.field, e.hint, { status: res.status, ...(e.diagnostics === undefined ? {} : { diagnostics: e.diagnostics }) });
     }
     return body as T;
   }
@@ -95,7 +105,7 @@ export class AdminClient {
   /** The Prometheus text of GET /metrics. */
   async metrics(): Promise<string> {
     const res = await this.exchange('GET', '/metrics', 'text/plain');
-    if (res.status !== 200) throw new ApiError('API_CALL_FAILED', `GET /metrics: HTTP ${res.status}`, undefined, undefined, res.status);
+    if (res.status !== 200) throw new ApiError('API_CALL_FAILED', `GET /metrics: HTTP ${res.status}`, undefined, undefined, { status: res.status });
     return res.text;
   }
 
@@ -115,6 +125,20 @@ export class AdminClient {
     return this.call('POST', `/v1/backends/${encodeURIComponent(vm)}/undrain`);
   }
 
+  /** Has the controller read its spec file again and apply it. */
+  reload(): Promise<ReloadReply> {
+    return this.call('POST', '/v1/spec/reload');
+  }
+
+  /** Adds `vm` to the backends of `vip`, in the spec file and the controller; nothing changes when it is one already. */
+  addBackend(vip: string, vm: string): Promise<BackendReply> {
+    return this.call('PUT', backendPath(vip, vm));
+  }
+
+  removeBackend(vip: string, vm: string): Promise<BackendReply> {
+    return this.call('DELETE', backendPath(vip, vm));
+  }
+
   flows(query: { readonly gateway: string; readonly backend?: string }): Promise<FlowsReply> {
     const q = new URLSearchParams({ gateway: query.gateway, ...(query.backend === undefined ? {} : { backend: query.backend }) });
     return this.call('GET', `/v1/flows?${q.toString()}`);
@@ -124,3 +148,5 @@ export class AdminClient {
     return this.call('GET', `/v1/tokens${query.switch === undefined ? '' : `?switch=${encodeURIComponent(query.switch)}`}`);
   }
 }
+
+const backendPath = (vip: string, vm: string): string => `/v1/vips/${encodeURIComponent(vip)}/backends/${encodeURIComponent(vm)}`;

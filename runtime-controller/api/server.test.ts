@@ -1,13 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frame, innerPacket } from '../../bmv2-tests/dsl/scenario.ts';
-import { eventually, startDeployment, TEST_SLOTS, type Deployment } from '../controller/test-setup.ts';
+import { parseSpec } from '../../core/spec/load.ts';
+import { ControllerError } from '../controller/errors.ts';
+import { SpecFile, SpecFileError } from '../controller/spec-file.ts';
+import { eventually, exampleSpecText, startDeployment, TEST_SLOTS, type Deployment } from '../controller/test-setup.ts';
 import { ControllerMetrics } from '../metrics/metrics.ts';
 import { AdminClient } from './client.ts';
-import { parseListenAddress, startAdminApi, type RunningAdminApi } from './server.ts';
+import { handleApiRequest, parseListenAddress, startAdminApi, type AdminSpecFile, type RunningAdminApi } from './server.ts';
 
 const TOKEN = 'f'.repeat(64);
 
@@ -18,7 +21,7 @@ describe('admin API over HTTP against a running controller', () => {
   /** `token` null: no Authorization header at all. */
   const get = (path: string, token: string | null = TOKEN, method = 'GET') =>
     fetch(`${base}${path}`, { method, headers: token === null ? {} : { authorization: `Bearer ${token}` } });
-  const body = async (r: Response) => (await r.json()) as Record<string, unknown> & { error?: { code: string; field?: string; hint?: string; message: string } };
+  const body = async (r: Response) => (await r.json()) as Record<string, unknown> & { error?: { code: string; field?: string; hint?: string; message: string; diagnostics?: string[] } };
 
   beforeAll(async () => {
     d = await startDeployment();
@@ -36,7 +39,7 @@ describe('admin API over HTTP against a running controller', () => {
   });
 
   it('wants a bearer token on every /v1 call: 401 without one, 403 with a wrong one', async () => {
-    for (const [path, method] of [['/v1/vips', 'GET'], ['/v1/gateways', 'GET'], ['/v1/tokens', 'GET'], ['/v1/flows?gateway=gw-east', 'GET'], ['/v1/backends/vm-a1/drain', 'POST']] as const) {
+    for (const [path, method] of [['/v1/vips', 'GET'], ['/v1/gateways', 'GET'], ['/v1/tokens', 'GET'], ['/v1/flows?gateway=gw-east', 'GET'], ['/v1/backends/vm-a1/drain', 'POST'], ['/v1/spec/reload', 'POST'], ['/v1/vips/web/backends/vm-a1', 'PUT'], ['/v1/vips/web/backends/vm-a1', 'DELETE']] as const) {
       const none = await get(path, null, method);
       expect(none.status).toBe(401);
       expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -48,6 +51,7 @@ describe('admin API over HTTP against a running controller', () => {
     const malformed = await fetch(`${base}/v1/vips`, { headers: { authorization: `Basic ${TOKEN}` } });
     expect(malformed.status).toBe(401);
     expect(d.controller.drainedVms()).toEqual([]);
+    expect(d.controller.spec.vips.map((v) => v.backends.length)).toEqual([4, 4]);
   });
 
   it('lists VIPs with their backends, health and slots per gateway, and the switches', async () => {
@@ -84,6 +88,9 @@ describe('admin API over HTTP against a running controller', () => {
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
     await expect(client.drain('nope')).rejects.toMatchObject({ code: 'CONTROLLER_UNKNOWN_VM', status: 404 });
+    const malformed = await get('/v1/backends/vm-%E0%A4/drain', TOKEN, 'POST');
+    expect(malformed.status).toBe(400);
+    expect((await body(malformed)).error).toMatchObject({ code: 'API_BAD_REQUEST', field: 'vm' });
   });
 
   it('lists pinned flows of a gateway, filtered by backend; missing or unknown parameters are 4xx naming the field', async () => {
@@ -171,5 +178,86 @@ describe('admin API over HTTP against a running controller', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('answers 501 to spec changes when the controller runs without a spec file', async () => {
+    for (const [path, method] of [['/v1/spec/reload', 'POST'], ['/v1/vips/web/backends/vm-b2', 'PUT'], ['/v1/vips/web/backends/vm-b2', 'DELETE']] as const) {
+      const r = await get(path, TOKEN, method);
+      expect(r.status).toBe(501);
+      expect((await body(r)).error).toMatchObject({ code: 'API_NO_SPEC_FILE', message: expect.stringContaining('without a spec file') as unknown });
+    }
+    const wrong = await get('/v1/vips/web/backends/vm-b2', TOKEN, 'POST');
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('PUT, DELETE');
+    const reloadGet = await get('/v1/spec/reload');
+    expect(reloadGet.status).toBe(405);
+    expect(reloadGet.headers.get('allow')).toBe('POST');
+  });
+
+  it('maps spec-file errors to statuses, with the field and an invalid spec\'s diagnostics', async () => {
+    let invalid: unknown;
+    try {
+      parseSpec(readFileSync(new URL('../../examples/example.yaml', import.meta.url), 'utf8').replace('backends: [vm-a1, vm-a2, vm-b1, vm-b2]', 'backends: [vm-a1, vm-a7]'), 'lb.yaml');
+    } catch (err) {
+      invalid = err;
+    }
+    const failing = (err: unknown): AdminSpecFile => ({ reload: () => Promise.reject(err), setBackend: () => Promise.reject(err) });
+    const answer = async (err: unknown, method = 'DELETE') => {
+      const r = await handleApiRequest({ controller: d.controller, token: TOKEN, specFile: failing(err) }, method, method === 'POST' ? '/v1/spec/reload' : '/v1/vips/web/backends/vm-b2', `Bearer ${TOKEN}`);
+      return { status: r.status, error: (r.body as { error: Record<string, unknown> }).error };
+    };
+    expect(await answer(invalid, 'POST')).toEqual({
+      status: 400,
+      error: { code: 'SPEC_INVALID', message: 'lb.yaml: 1 problem in the spec', field: 'vips[0].backends[1]', diagnostics: [expect.stringMatching(/^lb\.yaml:\d+:\d+: vips\[0\]\.backends\[1\]: unknown VM 'vm-a7' \(did you mean 'vm-a\d'\?\)$/)] },
+    });
+    expect(await answer(new ControllerError('CONTROLLER_SPEC_CHANGE', 'the running controller cannot apply this spec', { location: { path: 'flowState' }, hint: 'restart' }))).toMatchObject({ status: 409, error: { code: 'CONTROLLER_SPEC_CHANGE', field: 'flowState', hint: 'restart' } });
+    expect(await answer(new SpecFileError('SPEC_FILE_CHANGED', 'edited and not reloaded', { location: { path: 'vips' } }))).toMatchObject({ status: 409, error: { field: 'vips' } });
+    expect(await answer(new SpecFileError('SPEC_FILE_UNKNOWN_VIP', 'no VIP', { location: { path: 'vip' } }), 'PUT')).toMatchObject({ status: 404 });
+    expect(await answer(new SpecFileError('SPEC_FILE_WRITE', 'disk full'))).toMatchObject({ status: 500, error: { code: 'SPEC_FILE_WRITE' } });
+  });
+
+  it('adds and removes a VIP\'s backends and reloads the spec through its spec file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'p4lb-api-spec-'));
+    const path = join(dir, 'lb.yaml');
+    const original = `# the lab's spec\n${exampleSpecText(Object.fromEntries([...d.targets].map(([n, t]) => [n, t.address])))}`;
+    writeFileSync(path, original);
+    const edits = await startAdminApi({ controller: d.controller, token: TOKEN, specFile: new SpecFile({ path, controller: d.controller }), listen: '127.0.0.1:0' });
+    const client = new AdminClient({ api: edits.address, token: TOKEN });
+    const call = (path: string, method: string) => fetch(`http://${edits.address}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
+    try {
+      const removed = await call('/v1/vips/web/backends/vm-b2', 'DELETE');
+      expect(removed.status).toBe(200);
+      expect(await body(removed)).toEqual({
+        vip: 'web', vm: 'vm-b2', present: false, changed: true, backends: ['vm-a1', 'vm-a2', 'vm-b1'],
+        applied: { vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [{ vip: 'web', added: [], removed: ['vm-b2'] }] },
+      });
+      expect((await client.vips()).vips.find((v) => v.name === 'web')!.backends.map((b) => b.vm)).toEqual(['vm-a1', 'vm-a2', 'vm-b1']);
+      expect(readFileSync(path, 'utf8')).toBe(original.replace('      - vm-b2\n', ''));
+      expect(await client.removeBackend('web', 'vm-b2')).toMatchObject({ changed: false, present: false });
+
+      const unknownVip = await call('/v1/vips/wbe/backends/vm-b2', 'PUT');
+      expect(unknownVip.status).toBe(404);
+      expect((await body(unknownVip)).error).toMatchObject({ code: 'SPEC_FILE_UNKNOWN_VIP', field: 'vip', hint: "did you mean 'web'?" });
+      await expect(client.addBackend('web', 'vm-c3')).rejects.toMatchObject({ code: 'SPEC_FILE_UNKNOWN_VM', status: 404, location: { path: 'vm' } });
+
+      expect(await client.addBackend('web', 'vm-b2')).toMatchObject({ changed: true, present: true, backends: ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'] });
+      expect(readFileSync(path, 'utf8')).toBe(original);
+
+      // Reload: a refused change is a 409 naming the field; an invalid file a 400 with each problem.
+      writeFileSync(path, original.replace('deployment: example', 'deployment: other'));
+      const refused = await call('/v1/spec/reload', 'POST');
+      expect(refused.status).toBe(409);
+      expect((await body(refused)).error).toMatchObject({ code: 'CONTROLLER_SPEC_CHANGE', field: 'deployment' });
+      writeFileSync(path, original.replace('      - vm-b2\n', '      - vm-b7\n'));
+      const invalid = await client.reload().catch((e: unknown) => e);
+      expect(invalid).toMatchObject({ code: 'SPEC_INVALID', status: 400, location: { path: 'vips[0].backends[3]' }, diagnostics: [expect.stringContaining("unknown VM 'vm-b7'") as unknown] });
+      expect((invalid as Error & { describe(): string }).describe()).toMatch(/problem in the spec\n {2}.*lb\.yaml:\d+:\d+: vips\[0\]\.backends\[3\]: unknown VM 'vm-b7'/);
+      writeFileSync(path, original);
+      expect(await client.reload()).toEqual({ applied: { vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [] } });
+    } finally {
+      await edits.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await eventually(() => d.controller.vipStatus().every((v) => v.backends.every((b) => Object.values(b.gateways).every((g) => g.health === 'healthy'))), 10_000, 'vm-b2 healthy again');
   });
 });

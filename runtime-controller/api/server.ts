@@ -2,15 +2,17 @@
  * The controller's admin API: JSON over node:http on loopback by default (or a Unix socket, which
  * file permissions guard and which other network namespaces reach), a bearer token on every
  * /v1 call (401 without one, 403 with a wrong one). GET /metrics is open by default (scrapers
- * rarely carry tokens, and it reveals no secret); `metricsRequireToken` closes it.
+ * rarely carry tokens, and it reveals no secret); `metricsRequireToken` closes it. Spec changes
+ * (reload, a VIP's backends) go through the spec file's owner, so the file stays the truth.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { P4lbError } from '../../core/errors.ts';
+import { formatDiagnostic, P4lbAggregateError, P4lbError, type Diagnostic } from '../../core/errors.ts';
 import type { Controller } from '../controller/controller.ts';
+import { SpecFileError, type SpecFile } from '../controller/spec-file.ts';
 import { ApiError } from './errors.ts';
 
 /** What the API needs of the controller. */
@@ -18,6 +20,9 @@ export type AdminController = Pick<
   Controller,
   'vipStatus' | 'switchStatus' | 'alarms' | 'drain' | 'undrain' | 'drainedVms' | 'flows' | 'tokens' | 'tokenPlanSummary'
 >;
+
+/** What the API needs of the spec file's owner (runtime-controller/controller/spec-file.ts). */
+export type AdminSpecFile = Pick<SpecFile, 'reload' | 'setBackend'>;
 
 export interface MetricsSource {
   readonly contentType: string;
@@ -31,6 +36,8 @@ export interface AdminApiOptions {
   readonly metrics?: MetricsSource;
   readonly metricsRequireToken?: boolean;
   readonly logger?: Logger;
+  /** The spec file the controller runs from; without one the spec endpoints answer 501. */
+  readonly specFile?: AdminSpecFile;
 }
 
 export interface ApiResponse {
@@ -58,13 +65,27 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-function errorBody(code: string, message: string, field?: string, hint?: string): unknown {
-  return { error: { code, message, ...(field === undefined ? {} : { field }), ...(hint === undefined ? {} : { hint }) } };
+function errorBody(code: string, message: string, field?: string, hint?: string, diagnostics?: readonly string[]): unknown {
+  return { error: { code, message, ...(field === undefined ? {} : { field }), ...(hint === undefined ? {} : { hint }), ...(diagnostics === undefined ? {} : { diagnostics }) } };
 }
 
-/** HTTP status for a library error: unknown names are 404, a switch not ready 503, the rest 400. */
+/** The problems an error lists one by one (an invalid spec), if any. */
+function diagnosticsOf(err: P4lbError): readonly Diagnostic[] | undefined {
+  if (err instanceof P4lbAggregateError) return err.diagnostics;
+  if (err instanceof SpecFileError && err.diagnostics.length > 0) return err.diagnostics;
+  return undefined;
+}
+
+/**
+ * HTTP status for a library error: unknown names are 404; a spec change the running controller
+ * or the file's state refuses 409 (the request is sound, the state is not); a spec file that
+ * cannot be read or written 500; a switch not ready 503; the rest 400 (an edit that makes the
+ * spec invalid among them).
+ */
 function statusOf(err: P4lbError): number {
-  if (err.code.endsWith('_UNKNOWN_GATEWAY') || err.code.endsWith('_UNKNOWN_VM')) return 404;
+  if (err.code.endsWith('_UNKNOWN_GATEWAY') || err.code.endsWith('_UNKNOWN_VM') || err.code.endsWith('_UNKNOWN_VIP')) return 404;
+  if (err.code === 'CONTROLLER_SPEC_CHANGE' || err.code === 'SPEC_FILE_CHANGED' || err.code === 'SPEC_FILE_LAYOUT') return 409;
+  if (err.code === 'SPEC_UNREADABLE' || err.code === 'SPEC_FILE_WRITE') return 500;
   if (err.code === 'CONTROLLER_NOT_CONNECTED' || err.code === 'CONTROLLER_NOT_RUNNING' || err.code.startsWith('P4RT_')) return 503;
   return 400;
 }
@@ -81,6 +102,20 @@ function authorize(header: string | undefined, token: string): ApiResponse | und
 
 function methodNotAllowed(allow: string): ApiResponse {
   return { status: 405, body: errorBody('API_METHOD', `only ${allow} is allowed here`), headers: { allow } };
+}
+
+const NO_SPEC_FILE: ApiResponse = {
+  status: 501,
+  body: errorBody('API_NO_SPEC_FILE', 'the controller runs without a spec file: the spec cannot be changed through the API', undefined, 'p4lb run <spec> serves these calls'),
+};
+
+/** A path segment, percent-decoded; a malformed escape is a bad request naming the field. */
+function pathParam(raw: string, field: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ApiError('API_BAD_REQUEST', `'${raw}' is not a valid percent-encoded ${field}`, field);
+  }
 }
 
 function only(query: URLSearchParams, allowed: readonly string[]): void {
@@ -130,10 +165,29 @@ export async function handleApiRequest(options: AdminApiOptions, method: string,
     if (drain !== null) {
       if (method !== 'POST') return methodNotAllowed('POST');
       only(url.searchParams, []);
-      const vm = decodeURIComponent(drain[1]!);
+      const vm = pathParam(drain[1]!, 'vm');
       if (drain[2] === 'drain') await c.drain(vm);
       else await c.undrain(vm);
       return { status: 200, body: { vm, drained: c.drainedVms().includes(vm), drainedVms: c.drainedVms() } };
+    }
+    if (path === '/v1/spec/reload') {
+      if (method !== 'POST') return methodNotAllowed('POST');
+      only(url.searchParams, []);
+      if (options.specFile === undefined) return NO_SPEC_FILE;
+      const applied = await options.specFile.reload();
+      options.logger?.info({ ...applied }, 'spec reloaded through the admin API');
+      return { status: 200, body: { applied } };
+    }
+    const backend = /^\/v1\/vips\/([^/]+)\/backends\/([^/]+)$/.exec(path);
+    if (backend !== null) {
+      if (method !== 'PUT' && method !== 'DELETE') return methodNotAllowed('PUT, DELETE');
+      only(url.searchParams, []);
+      if (options.specFile === undefined) return NO_SPEC_FILE;
+      const vip = pathParam(backend[1]!, 'vip');
+      const vm = pathParam(backend[2]!, 'vm');
+      const edit = await options.specFile.setBackend(vip, vm, method === 'PUT');
+      if (edit.changed) options.logger?.info({ vip, vm, present: edit.present, backends: edit.backends }, 'backends changed through the admin API');
+      return { status: 200, body: edit };
     }
     if (path === '/v1/flows') {
       if (method !== 'GET') return methodNotAllowed('GET');
@@ -166,7 +220,9 @@ export async function handleApiRequest(options: AdminApiOptions, method: string,
   } catch (err) {
     if (err instanceof P4lbError) {
       const status = err instanceof ApiError ? 400 : statusOf(err);
-      return { status, body: errorBody(err.code, err.message, err.location?.path, err.hint) };
+      const diagnostics = diagnosticsOf(err);
+      const field = err.location?.path ?? diagnostics?.find((d) => d.location?.path !== undefined)?.location?.path;
+      return { status, body: errorBody(err.code, err.message, field, err.hint, diagnostics?.map(formatDiagnostic)) };
     }
     options.logger?.error({ err: err instanceof Error ? err.message : String(err), method, path }, 'admin API failure');
     return { status: 500, body: errorBody('API_INTERNAL', err instanceof Error ? err.message : String(err)) };
@@ -185,7 +241,7 @@ export function createAdminServer(options: AdminApiOptions): Server {
     throw new ApiError('API_BAD_TOKEN', `the API token must have at least ${MIN_TOKEN_LENGTH} characters (it has ${options.token.length})`, 'token', 'generate one with: openssl rand -hex 32');
   }
   return createServer((req: IncomingMessage, res: ServerResponse) => {
-    // Bodies are not used by any endpoint: drain them so the connection can be reused.
+    // Bodies are not used by any endpoint (PUT included): drain them so the connection can be reused.
     req.resume();
     void handleApiRequest(options, req.method ?? 'GET', req.url ?? '/', req.headers.authorization).then((r) => {
       options.logger?.debug({ method: req.method, url: req.url, status: r.status }, 'admin API');

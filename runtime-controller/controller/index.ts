@@ -4,3 +4,4 @@ export * from './desired.ts';
 export * from './errors.ts';
 export * from './pipelines.ts';
 export * from './spec-change.ts';
+export * from './spec-file.ts';
