@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frame, innerPacket } from '../../bmv2-tests/dsl/scenario.ts';
 import { backendIdIn, vipIdIn } from '../../core/spec/ids.ts';
 import type { LbSpec, Vm } from '../../core/spec/schema.ts';
+import { systemClock, type Clock } from '../health/clock.ts';
 import type { Prober } from '../health/index.ts';
 import { diffEntries, entryKey, GATEWAY_P4, HOST_P4, type TableEntry } from '../lb/index.ts';
 import { Controller } from './controller.ts';
@@ -19,6 +20,30 @@ import { controllerTestTargets, eventually, exampleSpecAt, startDeploymentOn, su
 const alwaysUp: Prober = async () => ({ ok: true, latencyMs: 0 });
 /** Probes never reach an address (alwaysUp answers), but VMs added by a test have no server of the deployment. */
 const anyEndpoint = () => ({ host: '127.0.0.1', port: 9 });
+
+/** The system clock, counting the timers still set: a stopped controller must leave none. */
+function countingClock(): Clock & { readonly live: number } {
+  const inner = systemClock();
+  const live = new Set<number>();
+  return {
+    now: () => inner.now(),
+    setTimer(callback, delayMs) {
+      const handle = inner.setTimer(() => {
+        live.delete(handle.id);
+        callback();
+      }, delayMs);
+      live.add(handle.id);
+      return handle;
+    },
+    clearTimer(handle) {
+      live.delete(handle.id);
+      inner.clearTimer(handle);
+    },
+    get live() {
+      return live.size;
+    },
+  };
+}
 
 const withoutBackend = (spec: LbSpec, vip: string, vm: string): LbSpec => ({
   ...spec,
@@ -74,6 +99,7 @@ describe('specChangeProblems', () => {
 for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(suiteName('controller: VMs, VIPs and backends change while it runs', t), () => {
   let d: Deployment;
   let pushes = 0;
+  const clock = countingClock();
   const slotOwners = async (gateway: string, vip: number): Promise<Set<number>> => {
     const slots = await d.readEntries(gateway, GATEWAY_P4.slotTable);
     return new Set(slots.filter((e) => Number(e.keys['vip_id']) === vip).map((e) => Number(e.params['backend_id'])));
@@ -83,7 +109,7 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
     new Map((await d.readEntries(host, HOST_P4.localVm)).map((e) => [Number(e.keys['vm_udp_port']), Number(e.params['vm_id'])]));
 
   beforeAll(async () => {
-    d = await startDeploymentOn(t.target, { prober: alwaysUp, resolveEndpoint: anyEndpoint });
+    d = await startDeploymentOn(t.target, { prober: alwaysUp, resolveEndpoint: anyEndpoint, clock });
     await d.controller.waitUntilReconciled(60_000);
     await eventually(() => allHealthy(d.controller), 15_000, 'every backend healthy');
     await d.controller.settled();
@@ -192,6 +218,8 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
     await d.controller.settled();
     const tables = await Promise.all(['gw-east', 'host-a'].map((s) => d.readEntries(s)));
     await d.controller.stop();
+    // Every spec applied replanned the tokens: a stopped controller leaves no timer of any of them (or of a health check).
+    expect(clock.live).toBe(0);
     const restarted = new Controller({
       spec, dataDir: d.dataDir, logger: pino({ level: 'silent' }), pipelines: d.pipelines,
       backoff: { baseMs: 50, capMs: 400, jitter: 0 }, prober: alwaysUp, resolveEndpoint: anyEndpoint, ...d.controllerOptions,

@@ -552,8 +552,6 @@ export class Controller {
     const moved = this.spec.hosts.filter((h) => this.replyGatewayFor(h.name) !== this.replyGateways.get(h.name));
     if (moved.length === 0) return;
     for (const h of moved) this.log.info({ host: h.name, from: this.replyGateways.get(h.name), to: this.replyGatewayFor(h.name) }, 'reply gateway changes');
-    if (this.tokenTimer !== undefined) this.clock.clearTimer(this.tokenTimer);
-    this.tokenTimer = undefined;
     this.replan(true);
   }
 
@@ -581,6 +579,8 @@ export class Controller {
     }
     this.events.emit('tokens-planned', { plan: this.plan });
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, this.plan.nextChangeAt * 1000 - this.clock.now()));
+    // One timer at a time: a replan for another reason (a spec change, a reply path) replaces the pending one.
+    if (this.tokenTimer !== undefined) this.clock.clearTimer(this.tokenTimer);
     this.tokenTimer = this.clock.setTimer(() => {
       this.tokenTimer = undefined;
       this.replan(true);
