@@ -3,7 +3,7 @@ import { idsFor, positionalIds } from '../core/spec/ids.ts';
 import { loadSpecFile } from '../core/spec/load.ts';
 import type { LbSpec, Vm } from '../core/spec/schema.ts';
 import { programChangeProblems } from './program-change.ts';
-import { gatewayViewModel } from './view-model.ts';
+import { gatewayViewModel, hostViewModel } from './view-model.ts';
 
 const example = await loadSpecFile(new URL('../examples/example.yaml', import.meta.url).pathname);
 const vm = (name: string, udpPort: number, nicPort: number): Vm => ({ name, host: 'host-a', privateIpv4: `192.168.1.${nicPort + 20}`, udpPort, nicPort, weight: 1 });
@@ -47,5 +47,29 @@ describe('programChangeProblems', () => {
   it('names a change of what the programs print other than sizes', () => {
     const flows = { ...example, flowState: { slotsPerGateway: 1024 } };
     expect(problemsOf(example, flows).map((p) => p.path)).toEqual(['flowSlots']);
+  });
+
+  it('takes as many VIPs and VMs as the running spec\'s capacity plans for', () => {
+    const web = example.vips.find((v) => v.name === 'web')!;
+    const vips = (n: number) => Array.from({ length: n }, (_, i) => ({ ...web, name: `extra${i}`, address: `203.0.113.${100 + i}`, backends: ['vm-a1'] }));
+    const spare = Array.from({ length: 40 }, (_, i) => 7100 + i);
+    const vms = (n: number) => Array.from({ length: n }, (_, i) => vm(`vm-x${i}`, spare[i]!, 10 + i));
+    const grown = (nVips: number, nVms: number): LbSpec => ({ ...withVms(example, vms(nVms)), vips: [...withVms(example, vms(nVms)).vips, ...vips(nVips)] });
+    // Without a capacity: one more VIP of the largest size fits, two do not.
+    expect(problemsOf(example, grown(2, 0)).map((p) => p.path)).toEqual(['vips[].slots']);
+    // With one, and tunnel ports to spare for the new VMs (all on host-a).
+    const planned = { ...example, capacity: { vips: 8, vms: 40 }, spareVmUdpPorts: spare };
+    const plan = { capacity: planned.capacity, spareVmUdpPorts: spare };
+    expect(problemsOf(planned, { ...grown(6, 36), ...plan })).toEqual([]);
+    // Beyond it, the table that overflows is named.
+    expect(problemsOf(planned, { ...grown(8, 36), ...plan }).map((p) => p.path)).toEqual(['vips[].slots']);
+  });
+
+  it('sizes the programs for the capacity, and leaves a spec without one as it was', () => {
+    const sizes = gatewayViewModel({ ...example, capacity: { vips: 8 } }, 'x').sizes;
+    expect(sizes.slotTable).toBe(9 * 65_536);
+    expect(sizes).toMatchObject({ vipCounter: 1024, backendTable: 1024 });
+    expect(gatewayViewModel(example, 'x').sizes.slotTable).toBe(2 * 65_536 + 65_536);
+    expect(hostViewModel({ ...example, capacity: { vms: 600 } }, 'x').sizes).toMatchObject({ localVm: 2048, vmCounter: 2048 });
   });
 });

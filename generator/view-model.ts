@@ -121,11 +121,54 @@ export function gatewayNeeds(spec: LbSpec, ids: SpecIds = positionalIds(spec)): 
     // Two entries per (VIP, backend): the current token and its successor during renewal.
     backendTable: vipBackends * 2,
     tokenTable: spec.vms.length * 2,
-    natReverse: vipBackends,
+    // One entry per (NAT VIP, backend, VIP port): replies are translated back by VM and port.
+    natReverse: spec.vips.reduce((n, v) => n + (v.mode === 'nat' ? v.backends.length * v.ports.length : 0), 0),
     routes: spec.hosts.length + 1,
     vipCounter: maxId(ids.vip) + 1,
     backendCounter: maxId(ids.backend) + 1,
   };
+}
+
+/** Per table, the larger of two needs. */
+function larger<T extends object>(a: T, b: T): T {
+  return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Math.max(v as number, (b as Record<string, number>)[k]!)])) as T;
+}
+
+/** What `spec.capacity` plans for: VIPs as large as the spec's largest, any VM a backend of any VIP. */
+function planned(spec: LbSpec): { readonly vips: number; readonly vms: number; readonly ports: number; readonly slots: number } | undefined {
+  if (spec.capacity === undefined) return undefined;
+  return {
+    vips: Math.max(spec.capacity.vips ?? 0, spec.vips.length),
+    vms: Math.max(spec.capacity.vms ?? 0, spec.vms.length),
+    ports: Math.max(...spec.vips.map((v) => v.ports.length)),
+    slots: Math.max(...spec.vips.map((v) => v.slots)),
+  };
+}
+
+/** The gateway tables at the spec's `capacity`, or its own needs when it plans none. */
+function gatewayRoom(spec: LbSpec): GatewaySizes {
+  const needs = gatewayNeeds(spec);
+  const p = planned(spec);
+  if (p === undefined) return needs;
+  return larger(needs, {
+    vipTable: p.vips * p.ports,
+    slotTable: p.vips * p.slots,
+    backendTable: p.vips * p.vms * 2,
+    tokenTable: p.vms * 2,
+    natReverse: p.vips * p.vms * p.ports,
+    routes: needs.routes,
+    vipCounter: p.vips + 1,
+    backendCounter: p.vms + 1,
+  });
+}
+
+/** The host tables at the spec's `capacity`, or its own needs when it plans none. */
+function hostRoom(spec: LbSpec): HostSizes {
+  const needs = hostNeeds(spec);
+  const p = planned(spec);
+  if (p === undefined) return needs;
+  const peers = spec.gateways.length + p.vms;
+  return larger(needs, { localVm: p.vms, tokenTable: p.vms * peers * 2, peerTable: p.vms * peers, routes: needs.routes, vmCounter: p.vms + 1 });
 }
 
 /** What the host tables must hold for `spec`, without headroom (see gatewayNeeds). */
@@ -212,7 +255,7 @@ function common(spec: LbSpec, version: string, tunnelPorts: readonly number[], d
 export function gatewayViewModel(spec: LbSpec, generatorVersion: string): GatewayViewModel {
   const tunnelPorts = uniqueSorted(spec.gateways.map((g) => g.underlay.tunnelUdpPort));
   checkLimits(spec, tunnelPorts);
-  const needs = gatewayNeeds(spec);
+  const needs = gatewayRoom(spec);
   const largestVip = Math.max(...spec.vips.map((v) => v.slots));
   return {
     ...common(spec, generatorVersion, tunnelPorts, GATEWAY_DROP_REASONS),
@@ -228,7 +271,7 @@ export function gatewayViewModel(spec: LbSpec, generatorVersion: string): Gatewa
     flowWay1Salt: `0x${FLOW_STATE_WAY1_SALT.toString(16)}`,
     sizes: {
       vipTable: runtimeTableSize(needs.vipTable),
-      // Room for the spec's VIPs and one more of the largest size, added at run time.
+      // Room for the spec's VIPs (or its capacity) and one more of the largest size, added at run time.
       slotTable: needs.slotTable + largestVip,
       backendTable: Math.max(MIN_RUNTIME_TABLE, nextPowerOfTwo(needs.backendTable)),
       tokenTable: runtimeTableSize(needs.tokenTable),
@@ -244,7 +287,7 @@ export function hostViewModel(spec: LbSpec, generatorVersion: string): HostViewM
   // Spare ports let a running controller add VMs without new programs (program-change.ts).
   const tunnelPorts = uniqueSorted([...spec.vms.map((vm) => vm.udpPort), ...spec.spareVmUdpPorts]);
   checkLimits(spec, uniqueSorted(spec.gateways.map((g) => g.underlay.tunnelUdpPort)));
-  const needs = hostNeeds(spec);
+  const needs = hostRoom(spec);
   return {
     ...common(spec, generatorVersion, tunnelPorts, HOST_DROP_REASONS),
     ids: HOST_IDS,

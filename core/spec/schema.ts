@@ -235,6 +235,13 @@ export const FlowStateSchema = z
   })
   .describe('Per-gateway flow-state table');
 
+export const CapacitySchema = z
+  .strictObject({
+    vips: z.int().min(1).max(0xffff).optional().describe('VIPs the generated programs have room for, each with as many ports and slots as the largest of the spec'),
+    vms: z.int().min(1).max(0xffff).optional().describe('VMs the generated programs have room for, any of them a backend of any VIP'),
+  })
+  .describe('Room in the generated programs for VIPs and VMs added while p4lb run is running (the programs are sized for at least the spec itself)');
+
 export const LbSpecSchema = z
   .strictObject({
     deployment: name('deployment name').describe('name of the deployment, also the output folder name'),
@@ -245,6 +252,7 @@ export const LbSpecSchema = z
     vips: z.array(VipSchema).min(1),
     tokens: TokensSchema.default({ ...TOKEN_DEFAULTS }),
     flowState: FlowStateSchema.default({ slotsPerGateway: DEFAULT_FLOW_STATE_SLOTS }),
+    capacity: CapacitySchema.optional(),
     spareVmUdpPorts: z
       .array(l4Port('a spare VM tunnel port'))
       .default([])
