@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadSpecFile } from './load.ts';
-import { assignIds, idsFor, maxId, namesById, positionalIds, vipIdIn, backendIdIn, NO_ID } from './ids.ts';
+import { assignIds, idsFor, maxId, namesById, positionalIds, sameIds, vipIdIn, backendIdIn, NO_ID } from './ids.ts';
 import { backendId, vipId } from './lookup.ts';
 
 const example = await loadSpecFile(new URL('../../examples/example.yaml', import.meta.url).pathname);
@@ -45,6 +45,8 @@ describe('data-plane ids', () => {
     expect(backendIdIn(next, 'vm-a1')).toBe(1);
     // By position vm-0 would have taken 1 and shifted every other VM.
     expect(backendId(grown, 'vm-0')).toBe(1);
+    expect(sameIds(next, ids)).toBe(false);
+    expect(sameIds(idsFor(example, next), ids)).toBe(true);
   });
 
   it('refuse a kept id outside 16 bits or held twice, and an unknown name with a suggestion', () => {

@@ -89,6 +89,12 @@ export function namesById(map: ReadonlyMap<string, number>): ReadonlyMap<number,
   return new Map([...map].map(([name, id]) => [id, name]));
 }
 
+/** Whether two id tables give every VIP and VM the same id. */
+export function sameIds(a: SpecIds, b: SpecIds): boolean {
+  const same = (x: ReadonlyMap<string, number>, y: ReadonlyMap<string, number>): boolean => x.size === y.size && [...x].every(([name, id]) => y.get(name) === id);
+  return same(a.vip, b.vip) && same(a.backend, b.backend);
+}
+
 /** The largest id in use, NO_ID when none. */
 export function maxId(map: ReadonlyMap<string, number>): number {
   let max = NO_ID;

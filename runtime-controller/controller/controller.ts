@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { didYouMean } from '../../core/errors.ts';
 import { decodeFlowEntry, GATEWAY_DROP_REASONS, HOST_DROP_REASONS } from '../../core/p4-contract.ts';
-import { idsFor, namesById, positionalIds, type SpecIds } from '../../core/spec/ids.ts';
+import { idsFor, namesById, positionalIds, sameIds, type SpecIds } from '../../core/spec/ids.ts';
 import { hostByName } from '../../core/spec/lookup.ts';
 import { programChangeProblems } from '../../generator/program-change.ts';
 import { LbSpecSchema, type Gateway, type LbSpec } from '../../core/spec/schema.ts';
@@ -667,8 +667,7 @@ export class Controller {
     } catch {
       return;
     }
-    const text = (ids: SpecIds): string => JSON.stringify([[...ids.vip].sort(), [...ids.backend].sort()]);
-    if (text(stored) === text(this.ids)) return;
+    if (sameIds(stored, this.ids)) return;
     this.log.error(
       { registry: { vips: Object.fromEntries(stored.vip), vms: Object.fromEntries(stored.backend) }, controller: { vips: Object.fromEntries(this.ids.vip), vms: Object.fromEntries(this.ids.backend) } },
       'the registry holds other data-plane ids than this controller: another controller applied a different spec; give every controller of the deployment the same spec file and reload it',
@@ -882,7 +881,7 @@ export class Controller {
     const report = this.registry.reconcile(next);
     const kept = this.registry.ids();
     // The registry computes ids the same way from the same ids; a difference is a bug worth stopping for.
-    if (JSON.stringify([...kept.vip, ...kept.backend].sort()) !== JSON.stringify([...nextIds.vip, ...nextIds.backend].sort())) {
+    if (!sameIds(kept, nextIds)) {
       throw new ControllerError('CONTROLLER_IDS', `the registry's ids (${report.idsAssigned.join(', ')}) differ from the controller's`);
     }
     this.queueCounterResets(nextIds);
