@@ -122,14 +122,22 @@ function decodeAction(r: Reader, end: number): Action {
   return { $typeName: 'p4.v1.Action', actionId, params };
 }
 
-function decodeTableAction(r: Reader, end: number): TableAction {
-  let action: Action | undefined;
+/**
+ * The one length-delimited field `field` of a wrapper message (a oneof with the one case this
+ * codec handles), undefined when absent; another field, or the field twice, falls back.
+ */
+function onlyField<T>(r: Reader, end: number, field: number, decode: (r: Reader, end: number) => T): T | undefined {
+  let value: T | undefined;
   while (r.pos < end) {
     const tag = r.u32(end);
-    if (tag !== ((1 << 3) | LEN) || action !== undefined) throw FALLBACK;
-    const e = r.lenEnd(end);
-    action = decodeAction(r, e);
+    if (tag !== ((field << 3) | LEN) || value !== undefined) throw FALLBACK;
+    value = decode(r, r.lenEnd(end));
   }
+  return value;
+}
+
+function decodeTableAction(r: Reader, end: number): TableAction {
+  const action = onlyField(r, end, 1, decodeAction);
   return action === undefined
     ? { $typeName: 'p4.v1.TableAction', type: { case: undefined } }
     : { $typeName: 'p4.v1.TableAction', type: { case: 'action', value: action } };
@@ -240,13 +248,7 @@ function decodeCounterData(r: Reader, end: number): CounterData {
 const INT64_MAX = (1n << 63n) - 1n;
 
 function decodeEntity(r: Reader, end: number): Entity {
-  let entry: TableEntry | undefined;
-  while (r.pos < end) {
-    const tag = r.u32(end);
-    if (tag !== ((2 << 3) | LEN) || entry !== undefined) throw FALLBACK;
-    const e = r.lenEnd(end);
-    entry = decodeTableEntry(r, e);
-  }
+  const entry = onlyField(r, end, 2, decodeTableEntry);
   return entry === undefined
     ? { $typeName: 'p4.v1.Entity', entity: { case: undefined } }
     : { $typeName: 'p4.v1.Entity', entity: { case: 'tableEntry', value: entry } };
