@@ -3,16 +3,21 @@
  * added and removed. VIPs and VMs that stay keep their data-plane ids (pinned flows keep their
  * VM), new ones take free ids that outlive a restart, counters of a reused id start from zero,
  * nothing is pushed (flow state stays), and a change the running programs cannot hold is refused
- * with the field at fault, changing nothing.
+ * with the field at fault, changing nothing. A reused id's zeroing that a switch missed is kept in
+ * the registry and done by the next controller that reaches the switch.
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frame, innerPacket } from '../../bmv2-tests/dsl/scenario.ts';
 import { backendIdIn, vipIdIn } from '../../core/spec/ids.ts';
 import type { LbSpec, Vm } from '../../core/spec/schema.ts';
+import { SwitchClient } from '../client/switch-client.ts';
+import type { SwitchStream } from '../client/switch-stream.ts';
 import { systemClock, type Clock } from '../health/clock.ts';
 import type { Prober } from '../health/index.ts';
 import { diffEntries, entryKey, GATEWAY_P4, HOST_P4, type TableEntry } from '../lb/index.ts';
+import { openRegistry } from '../registry/store.ts';
+import { P4Schema } from '../schema/p4-schema.ts';
 import { Controller } from './controller.ts';
 import { describeSpecChange, specChangeProblems } from './spec-change.ts';
 import { controllerTestTargets, eventually, exampleSpecAt, startDeploymentOn, suiteName, type SwitchDeployment as Deployment } from './test-setup.ts';
@@ -75,6 +80,33 @@ const allHealthy = (c: Controller): boolean =>
 // Ports are unique per host: host-b's vm-b1 has 7003, so host-a can give it to a new VM, and the
 // running host program already parses it.
 const vmA3: Vm = { name: 'vm-a3', host: 'host-a', privateIpv4: '192.168.1.13', udpPort: 7003, nicPort: 4, weight: 1 };
+/** Takes vm-a2's place on host-a (port 7002, which the running host program parses). */
+const vmA4: Vm = { name: 'vm-a4', host: 'host-a', privateIpv4: '192.168.1.14', udpPort: 7002, nicPort: 3, weight: 1 };
+
+const SWITCHES = ['gw-east', 'gw-west', 'host-a', 'host-b'] as const;
+
+const backendPackets = async (c: Controller, gateway: string, vm: string): Promise<bigint> =>
+  (await c.stats(gateway)).backends.find((b) => b.vm === vm)?.packets ?? 0n;
+
+/** Sends api traffic into gw-east, a new flow per packet, until `vm` has counted some there. */
+async function countOnGwEast(d: Deployment, vm: string): Promise<void> {
+  const gw = d.switches.get('gw-east')!;
+  for (let port = 40_000; port < 40_060 && (await backendPackets(d.controller, 'gw-east', vm)) === 0n; port++) {
+    gw.send(1, frame('02:00:00:00:00:01', '02:00:00:00:00:fe', innerPacket({ src: '198.51.100.7', srcPort: port, dst: '203.0.113.20', dstPort: 8080 })));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await eventually(async () => (await backendPackets(d.controller, 'gw-east', vm)) > 0n, 5_000, `${vm} counted packets`);
+}
+
+/** The counter resets the registry in `dataDir` holds, per switch (a second handle: SQLite WAL lets it read beside the controller's). */
+function pendingResets(dataDir: string): Record<string, string[]> {
+  const registry = openRegistry({ dataDir });
+  try {
+    return Object.fromEntries(SWITCHES.map((s) => [s, registry.pendingCounterResets(s).map((c) => `${c.counter}[${c.index}]`)]));
+  } finally {
+    registry.close();
+  }
+}
 
 describe('specChangeProblems', () => {
   const spec = exampleSpecAt({});
@@ -173,26 +205,19 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
   }, 60_000);
 
   it('gives a removed VM\'s id to the next new VM, with its counters from zero', async () => {
-    // Traffic for api through gw-east, until vm-a2 has counted some (each packet is a new flow).
-    const gw = d.switches.get('gw-east')!;
-    const counted = async (vm: string) => (await d.controller.stats('gw-east')).backends.find((b) => b.vm === vm)?.packets ?? 0n;
-    for (let port = 40_000; port < 40_060 && (await counted('vm-a2')) === 0n; port++) {
-      gw.send(1, frame('02:00:00:00:00:01', '02:00:00:00:00:fe', innerPacket({ src: '198.51.100.7', srcPort: port, dst: '203.0.113.20', dstPort: 8080 })));
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await eventually(async () => (await counted('vm-a2')) > 0n, 5_000, 'vm-a2 counted packets');
+    await countOnGwEast(d, 'vm-a2');
 
     await d.controller.applySpec(withoutVm(d.controller.spec, 'vm-a2'));
     expect(d.controller.dataPlaneIds.backend.has('vm-a2')).toBe(false);
     for (const gw of ['gw-east', 'gw-west']) expect((await backendEntries(gw)).some((e) => Number(e.keys['backend_id']) === 2)).toBe(false);
     expect((await localVms('host-a')).has(7002)).toBe(false);
 
-    const vmA4: Vm = { name: 'vm-a4', host: 'host-a', privateIpv4: '192.168.1.14', udpPort: 7002, nicPort: 3, weight: 1 };
     await d.controller.applySpec(withVm(d.controller.spec, vmA4, ['web']));
     expect(backendIdIn(d.controller.dataPlaneIds, 'vm-a4')).toBe(2);
     expect((await localVms('host-a')).get(7002)).toBe(2);
-    // The cell was vm-a2's; vm-a4 starts from zero.
-    expect(await counted('vm-a4')).toBe(0n);
+    // The cell was vm-a2's; vm-a4 starts from zero, and every switch got its zeroing.
+    expect(await backendPackets(d.controller, 'gw-east', 'vm-a4')).toBe(0n);
+    expect(pendingResets(d.dataDir)).toEqual(Object.fromEntries(SWITCHES.map((s) => [s, []])));
     expect(pushes).toBe(0);
   }, 60_000);
 
@@ -249,4 +274,117 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
       await restarted.stop();
     }
   }, 60_000);
+});
+
+for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(suiteName('controller: a reused id\'s zeroing outlives a restart', t), () => {
+  let d: Deployment;
+  const cleanup: (() => Promise<void> | void)[] = [];
+
+  beforeAll(async () => {
+    d = await startDeploymentOn(t.target, { prober: alwaysUp, resolveEndpoint: anyEndpoint });
+    await d.controller.waitUntilReconciled(60_000);
+    await eventually(() => allHealthy(d.controller), 15_000, 'every backend healthy');
+    await d.controller.settled();
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+    await d?.close();
+  }, 60_000);
+
+  /** A client of gw-east's own with a higher election id: while it is there, the controller is backup and cannot write. */
+  async function takeOverGwEast(): Promise<{ readonly client: SwitchClient; readonly stream: SwitchStream }> {
+    const deviceId = BigInt(d.spec.gateways.find((g) => g.name === 'gw-east')!.p4runtime.deviceId);
+    const client = new SwitchClient({ address: d.switches.get('gw-east')!.address, deviceId, electionId: 100n, schema: P4Schema.fromP4Info(d.pipelines.gateway.p4info) });
+    const stream = client.openStream();
+    cleanup.push(() => {
+      stream.close();
+      client.close();
+    });
+    await new Promise<void>((resolve) => {
+      const off = stream.on('arbitration', (a) => {
+        if (!a.primary) return;
+        off();
+        resolve();
+      });
+    });
+    await eventually(() => d.controller.switchStatus().find((s) => s.name === 'gw-east')!.phase === 'backup', 10_000, 'the controller is backup on gw-east');
+    return { client, stream };
+  }
+
+  it('zeroes the cell on a switch the controller could not write, once a restarted controller reaches it', async () => {
+    await countOnGwEast(d, 'vm-a2');
+    const reused = backendIdIn(d.controller.dataPlaneIds, 'vm-a2');
+    const api = vipIdIn(d.controller.dataPlaneIds, 'api');
+    const intruder = await takeOverGwEast();
+    const cell = async (counter: string, index: number): Promise<bigint> => {
+      const reader = d.openClient('gw-east');
+      try {
+        return (await reader.readCounters(counter, index))[0]?.packets ?? 0n;
+      } finally {
+        reader.close();
+      }
+    };
+    const counted = await cell(GATEWAY_P4.backendStats, reused);
+    expect(counted).toBeGreaterThan(0n);
+
+    await d.controller.applySpec(withoutVm(d.controller.spec, 'vm-a2'));
+    await d.controller.applySpec(withVm(d.controller.spec, vmA4, ['web']));
+    expect(backendIdIn(d.controller.dataPlaneIds, 'vm-a4')).toBe(reused);
+    // Every other switch was written and zeroed; gw-east's zeroing waits in the registry, its cell still holds vm-a2's count.
+    expect(pendingResets(d.dataDir)).toEqual({ 'gw-east': [`${GATEWAY_P4.backendStats}[${reused}]`], 'gw-west': [], 'host-a': [], 'host-b': [] });
+    expect(await cell(GATEWAY_P4.backendStats, reused)).toBe(counted);
+
+    const spec = d.controller.spec;
+    await d.controller.stop();
+    intruder.stream.close();
+    intruder.client.close();
+    const restarted = new Controller({
+      spec, dataDir: d.dataDir, logger: pino({ level: 'silent' }), pipelines: d.pipelines,
+      backoff: { baseMs: 50, capMs: 400, jitter: 0 }, prober: alwaysUp, resolveEndpoint: anyEndpoint, ...d.controllerOptions,
+    });
+    cleanup.push(() => restarted.stop());
+    let pushes = 0;
+    restarted.events.on('reconciled', (e) => {
+      if (e.pipelinePushed) pushes++;
+    });
+    await restarted.start();
+    await restarted.waitUntilReconciled(60_000);
+    await restarted.settled();
+    await eventually(async () => (await cell(GATEWAY_P4.backendStats, reused)) === 0n, 10_000, 'the reused cell reads zero on gw-east');
+    // Zeroed by the pending reset, not by a pipeline push: gw-east's other counters kept their counts.
+    expect(pushes).toBe(0);
+    expect(await cell(GATEWAY_P4.vipStats, api)).toBeGreaterThan(0n);
+    expect(await backendPackets(restarted, 'gw-east', 'vm-a4')).toBe(0n);
+    await restarted.stop();
+    expect(pendingResets(d.dataDir)).toEqual(Object.fromEntries(SWITCHES.map((s) => [s, []])));
+  }, 120_000);
+
+  it('drops the pending zeroing of a switch that gets a pipeline push, whose counters all start at zero', async () => {
+    // Stopped above. gw-east's pending cell has an index its counter lacks (as after a smaller program): a write would fail every time.
+    const registry = openRegistry({ dataDir: d.dataDir });
+    try {
+      registry.queueCounterResets([{ switch: 'gw-east', counter: GATEWAY_P4.backendStats, index: 100_000 }]);
+    } finally {
+      registry.close();
+    }
+    await d.restartTarget('gw-east');
+    const next = new Controller({
+      spec: d.controller.spec, dataDir: d.dataDir, logger: pino({ level: 'silent' }), pipelines: d.pipelines,
+      backoff: { baseMs: 50, capMs: 400, jitter: 0 }, prober: alwaysUp, resolveEndpoint: anyEndpoint, ...d.controllerOptions,
+      addresses: { 'gw-east': d.switches.get('gw-east')!.address },
+    });
+    cleanup.push(() => next.stop());
+    const pushed: string[] = [];
+    next.events.on('reconciled', (e) => {
+      if (e.pipelinePushed) pushed.push(e.switch);
+    });
+    await next.start();
+    await next.waitUntilReconciled(60_000);
+    await next.settled();
+    expect(pushed).toEqual(['gw-east']);
+    expect(next.switchStatus().find((s) => s.name === 'gw-east')!.lastError).toBeUndefined();
+    await next.stop();
+    expect(pendingResets(d.dataDir)).toEqual(Object.fromEntries(SWITCHES.map((s) => [s, []])));
+  }, 120_000);
 });

@@ -21,7 +21,7 @@ import {
   diffDefaults, diffEntries, gatewayView, GATEWAY_P4, GATEWAY_TABLE_ORDER, HOST_P4, HOST_TABLE_ORDER,
   type EntryUpdate, type GatewayTables, type GatewayTablesSummary, type LbAlarm,
 } from '../lb/index.ts';
-import { compilePolicy, openRegistry, planTokens, type IssuedToken, type Registry, type TokenPlan, type TokenRef, type TokenState } from '../registry/index.ts';
+import { compilePolicy, openRegistry, planTokens, type IssuedToken, type PendingCounterReset, type Registry, type TokenPlan, type TokenRef, type TokenState } from '../registry/index.ts';
 import type { UpdateValue } from '../schema/entities.ts';
 import type { BackoffOptions } from '../switch/backoff.ts';
 import type { Phase } from '../switch/connection-state.ts';
@@ -116,8 +116,6 @@ interface SwitchRuntime {
   lastError: string | undefined;
   /** Left pipeline-ready: the reconcile of the next pipeline-ready installs what is current then. */
   awaitingReady: boolean;
-  /** Counter cells of ids given to a new VIP or VM, zeroed at the switch's next write (an id may have been another's). */
-  countersToZero: { readonly counter: string; readonly index: number }[];
 }
 
 export interface SwitchStatus {
@@ -315,7 +313,7 @@ export class Controller {
     });
     const rt: SwitchRuntime = {
       name, role, connection, installed: undefined, tables: undefined, alarms: [], monitor: undefined,
-      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined, awaitingReady: true, countersToZero: [],
+      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined, awaitingReady: true,
     };
     const log = this.log.child({ switch: name });
     this.detach.push(
@@ -474,7 +472,7 @@ export class Controller {
     rt.reconciledAt = this.clock.now();
     rt.lastError = undefined;
     this.markTokensInstalled(rt.name);
-    await this.zeroCounters(rt, client);
+    await this.zeroCounters(rt, client, pushed);
     const durationMs = Date.now() - started;
     this.log.info({ switch: rt.name, pushed, ...report, durationMs }, 'switch reconciled');
     this.events.emit('reconciled', { ...report, switch: rt.name, role: rt.role, pipelinePushed: pushed, durationMs });
@@ -884,7 +882,8 @@ export class Controller {
     if (!sameIds(kept, nextIds)) {
       throw new ControllerError('CONTROLLER_IDS', `the registry's ids (${report.idsAssigned.join(', ')}) differ from the controller's`);
     }
-    this.queueCounterResets(nextIds);
+    // Should this throw, applying the same spec again queues the same cells (they are computed against this.ids).
+    this.queueCounterResets(this.registry, nextIds);
     this.currentSpec = next;
     this.ids = nextIds;
     for (const vm of [...this.drained]) if (!nextIds.backend.has(vm)) this.drained.delete(vm);
@@ -895,28 +894,55 @@ export class Controller {
     return change;
   }
 
-  /** Ids new to `nextIds` may have been a removed VIP's or VM's: their counter cells start again from zero. */
-  private queueCounterResets(nextIds: SpecIds): void {
+  /**
+   * Ids new to `nextIds` may have been a removed VIP's or VM's: their counter cells start again
+   * from zero. Recorded in the registry before any write, so a switch that is down, or a
+   * controller restart, does not lose them.
+   */
+  private queueCounterResets(registry: Registry, nextIds: SpecIds): void {
     const fresh = (kind: keyof SpecIds): number[] => [...nextIds[kind]].filter(([name]) => !this.ids[kind].has(name)).map(([, id]) => id);
     const vips = fresh('vip');
     const backends = fresh('backend');
-    for (const rt of this.switches.values()) {
+    if (vips.length === 0 && backends.length === 0) return;
+    const resets = [...this.switches.values()].flatMap((rt) => {
       const cells = rt.role === 'gateway'
         ? [...vips.map((index) => ({ counter: GATEWAY_P4.vipStats, index })), ...backends.map((index) => ({ counter: GATEWAY_P4.backendStats, index }))]
         : backends.flatMap((index) => [{ counter: HOST_P4.vmRx, index }, { counter: HOST_P4.vmTx, index }]);
-      rt.countersToZero.push(...cells);
-    }
+      return cells.map((c) => ({ switch: rt.name, ...c }));
+    });
+    registry.queueCounterResets(resets);
   }
 
-  /** Zeroes the counter cells queued for `rt`; they stay queued when the write fails. */
-  private async zeroCounters(rt: SwitchRuntime, client: SwitchClient): Promise<void> {
-    if (rt.countersToZero.length === 0) return;
-    const cells = rt.countersToZero.splice(0);
+  /**
+   * Zeroes the counter cells the registry has pending for `rt` and clears those written; they
+   * stay pending when the write fails. A restarted controller finds them there at its first write.
+   * After a pipeline push every counter already starts at zero (and an index may not exist in new
+   * programs): the pending cells are cleared without a write.
+   */
+  private async zeroCounters(rt: SwitchRuntime, client: SwitchClient, pipelinePushed = false): Promise<void> {
+    const registry = this.registry;
+    if (registry === undefined) return;
+    let cells: PendingCounterReset[];
     try {
-      await client.write(cells.map((c) => ({ type: 'modify' as const, entity: { kind: 'counterEntry' as const, value: { ...c, packets: 0n, bytes: 0n } } })));
+      cells = registry.pendingCounterResets(rt.name);
     } catch (error) {
-      rt.countersToZero.unshift(...cells);
-      this.log.warn({ switch: rt.name, err: message(error) }, 'zeroing the counters of new ids failed; retried at the next write');
+      this.log.error({ switch: rt.name, err: message(error) }, 'registry: reading the counters to zero failed; retried at the next write');
+      return;
+    }
+    if (cells.length === 0) return;
+    if (!pipelinePushed) {
+      try {
+        await client.write(cells.map(({ counter, index }) => ({ type: 'modify' as const, entity: { kind: 'counterEntry' as const, value: { counter, index, packets: 0n, bytes: 0n } } })));
+      } catch (error) {
+        this.log.warn({ switch: rt.name, err: message(error) }, 'zeroing the counters of new ids failed; retried at the next write');
+        return;
+      }
+    }
+    try {
+      registry.clearCounterResets(rt.name, cells);
+    } catch (error) {
+      // They stay pending: the next write zeroes them again, losing what they counted since.
+      this.log.error({ switch: rt.name, err: message(error) }, 'registry: clearing the zeroed counters failed');
     }
   }
 

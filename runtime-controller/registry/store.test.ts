@@ -77,7 +77,7 @@ describe('migrations', () => {
       const before = tables();
       expect(migrate(db, T0 + 5)).toEqual({ from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION });
       expect(tables()).toEqual(before);
-      expect(db.prepare('SELECT version, applied_at FROM schema_version').all()).toEqual([{ version: 1, applied_at: T0 }, { version: 2, applied_at: T0 }, { version: 3, applied_at: T0 }]);
+      expect(db.prepare('SELECT version, applied_at FROM schema_version').all()).toEqual([1, 2, 3, 4].map((version) => ({ version, applied_at: T0 })));
     } finally {
       db.close();
     }
@@ -89,9 +89,9 @@ describe('migrations', () => {
     const keys = r.keys();
     const file = r.file;
     closeAll();
-    // What a p4lb of schema version 1 left behind: no drains or ids table, version 1 recorded.
+    // What a p4lb of schema version 1 left behind: no drains, ids or counter-resets table, version 1 recorded.
     const db = new Database(file);
-    db.exec('DROP TABLE drains; DROP TABLE data_plane_ids; DELETE FROM schema_version WHERE version > 1');
+    db.exec('DROP TABLE drains; DROP TABLE data_plane_ids; DROP TABLE counter_resets; DELETE FROM schema_version WHERE version > 1');
     expect(migrate(db, T0 + 1)).toEqual({ from: 1, to: LATEST_SCHEMA_VERSION });
     db.close();
     const again = openAt(dir);
@@ -102,6 +102,27 @@ describe('migrations', () => {
     expect(again.ids()).toEqual({ vip: new Map(), backend: new Map() });
     again.reconcile(TEST_SPEC);
     expect(again.ids()).toEqual(positionalIds(TEST_SPEC));
+  });
+
+  it('bring a version-3 registry (before counter resets) to the latest, keeping its keys, drains and ids', () => {
+    const r = openAt(dir);
+    r.reconcile(TEST_SPEC);
+    r.setDrained('vm-a2', true);
+    const [keys, ids, assignments] = [r.keys(), r.ids(), r.assignments()];
+    const file = r.file;
+    closeAll();
+    const db = new Database(file);
+    db.exec('DROP TABLE counter_resets; DELETE FROM schema_version WHERE version > 3');
+    expect(migrate(db, T0 + 1)).toEqual({ from: 3, to: LATEST_SCHEMA_VERSION });
+    db.close();
+    const again = openAt(dir);
+    expect(again.keys()).toEqual(keys);
+    expect(again.ids()).toEqual(ids);
+    expect(again.assignments()).toEqual(assignments);
+    expect(again.drainedVms()).toEqual(['vm-a2']);
+    expect(again.pendingCounterResets('gw-east')).toEqual([]);
+    again.queueCounterResets([{ switch: 'gw-east', counter: 'backend_stats', index: 2 }]);
+    expect(again.pendingCounterResets('gw-east')).toEqual([{ counter: 'backend_stats', index: 2, version: 1 }]);
   });
 
   it('keep data when a registry is reopened', () => {
@@ -228,7 +249,7 @@ describe('assignments', () => {
     const r = openAt(':memory:');
     r.reconcile(TEST_SPEC);
     const report = r.reconcile(TEST_SPEC);
-    expect(report).toEqual({ keysCreated: [], keysUnused: [], assignmentsAdded: [], assignmentsChanged: [], assignmentsRemoved: [], rulesRemoved: [], drainsRemoved: [], idsAssigned: [], idsReleased: [] });
+    expect(report).toEqual({ keysCreated: [], keysUnused: [], assignmentsAdded: [], assignmentsChanged: [], assignmentsRemoved: [], rulesRemoved: [], drainsRemoved: [], idsAssigned: [], idsReleased: [], counterResetsDropped: [] });
   });
 });
 
@@ -296,6 +317,74 @@ describe('drain storage', () => {
     expect(r.reconcile(smaller).drainsRemoved).toEqual(['vm-lone']);
     expect(r.drainedVms()).toEqual(['vm-a1']);
     expect(errorOf(() => r.setDrained('', true)).location?.path).toBe('vm');
+  });
+});
+
+describe('counter resets', () => {
+  const cell = (sw: string, counter: string, index: number) => ({ switch: sw, counter, index });
+
+  it('are read per switch by counter then index, and cleared as written', () => {
+    const r = openAt(':memory:');
+    r.queueCounterResets([cell('gw-east', 'vip_stats', 3), cell('gw-east', 'backend_stats', 5), cell('host-a', 'vm_rx', 5), cell('gw-east', 'backend_stats', 2)]);
+    const east = r.pendingCounterResets('gw-east');
+    expect(east).toEqual([
+      { counter: 'backend_stats', index: 2, version: 1 },
+      { counter: 'backend_stats', index: 5, version: 1 },
+      { counter: 'vip_stats', index: 3, version: 1 },
+    ]);
+    expect(r.pendingCounterResets('gw-west')).toEqual([]);
+    // Only what is named is cleared, and only on that switch.
+    expect(r.clearCounterResets('gw-east', east.slice(0, 2))).toBe(2);
+    expect(r.pendingCounterResets('gw-east')).toEqual([{ counter: 'vip_stats', index: 3, version: 1 }]);
+    expect(r.clearCounterResets('gw-west', east.slice(2))).toBe(0);
+    expect(r.pendingCounterResets('host-a')).toEqual([{ counter: 'vm_rx', index: 5, version: 1 }]);
+  });
+
+  it('hold a cell queued twice once; a clear of what was read leaves a cell queued again since', () => {
+    const r = openAt(':memory:');
+    r.queueCounterResets([cell('gw-east', 'backend_stats', 2), cell('gw-east', 'backend_stats', 2)]);
+    const read = r.pendingCounterResets('gw-east');
+    expect(read).toHaveLength(1);
+    // Queued again while the write of `read` is under way: that write may predate the new owner.
+    r.queueCounterResets([cell('gw-east', 'backend_stats', 2)]);
+    expect(r.clearCounterResets('gw-east', read)).toBe(0);
+    const again = r.pendingCounterResets('gw-east');
+    expect(again).toHaveLength(1);
+    expect(again[0]!.version).toBeGreaterThan(read[0]!.version);
+    expect(r.clearCounterResets('gw-east', again)).toBe(1);
+    expect(r.pendingCounterResets('gw-east')).toEqual([]);
+  });
+
+  it('survive closing and reopening the registry', () => {
+    const r = openAt(dir);
+    r.queueCounterResets([cell('host-b', 'vm_tx', 4), cell('host-b', 'vm_rx', 4)]);
+    closeAll();
+    const again = openAt(dir);
+    expect(again.pendingCounterResets('host-b')).toEqual([{ counter: 'vm_rx', index: 4, version: 1 }, { counter: 'vm_tx', index: 4, version: 1 }]);
+    again.clearCounterResets('host-b', again.pendingCounterResets('host-b'));
+    closeAll();
+    expect(openAt(dir).pendingCounterResets('host-b')).toEqual([]);
+  });
+
+  it('of a switch that left the spec are dropped by reconcile; those of released ids stay', () => {
+    const r = openAt(':memory:');
+    r.reconcile(TEST_SPEC);
+    r.queueCounterResets([cell('gw-west', 'vip_stats', 1), cell('host-b', 'vm_rx', 9), cell('gw-gone', 'backend_stats', 1)]);
+    const withoutHostB: LbSpec = { ...TEST_SPEC, hosts: TEST_SPEC.hosts.filter((h) => h.name !== 'host-b') };
+    expect(r.reconcile(withoutHostB).counterResetsDropped).toEqual(['gw-gone/backend_stats[1]', 'host-b/vm_rx[9]']);
+    expect(r.pendingCounterResets('host-b')).toEqual([]);
+    expect(r.pendingCounterResets('gw-west')).toEqual([{ counter: 'vip_stats', index: 1, version: 1 }]);
+    expect(r.reconcile(withoutHostB).counterResetsDropped).toEqual([]);
+  });
+
+  it('reject a cell that is not one, naming the field and queueing nothing', () => {
+    const r = openAt(':memory:');
+    const err = errorOf(() => r.queueCounterResets([cell('gw-east', 'vip_stats', 1), cell('gw-east', 'vip_stats', -1)]));
+    expect(err.code).toBe('REGISTRY_BAD_INPUT');
+    expect(err.location?.path).toBe('resets[1].index');
+    expect(errorOf(() => r.queueCounterResets([cell('', 'vip_stats', 1)])).location?.path).toBe('resets[0].switch');
+    expect(errorOf(() => r.queueCounterResets([cell('gw-east', '', 1)])).location?.path).toBe('resets[0].counter');
+    expect(r.pendingCounterResets('gw-east')).toEqual([]);
   });
 });
 

@@ -1,11 +1,13 @@
 /**
  * The registry's persistent state in SQLite: secret keys (per gateway, host and VM), VM
  * assignments (host, UDP port, private address), the tokens issued to each switch and their
- * lifecycle, the traffic policy, the drained VMs and the data-plane ids of VIPs and VMs. A
- * controller restart reopens the same file and keeps every key, so tokens it computes after the
- * restart equal those already installed; every drain, so a restart does not hand new flows to a
- * VM an operator took out; and every id, so flow-state entries (which hold backend ids) keep
- * naming the same VM when VMs and VIPs are added or removed.
+ * lifecycle, the traffic policy, the drained VMs, the data-plane ids of VIPs and VMs and the
+ * counter cells still to be zeroed on each switch. A controller restart reopens the same file and
+ * keeps every key, so tokens it computes after the restart equal those already installed; every
+ * drain, so a restart does not hand new flows to a VM an operator took out; every id, so
+ * flow-state entries (which hold backend ids) keep naming the same VM when VMs and VIPs are added
+ * or removed; and every pending counter reset, so a reused id's cell on a switch that was down
+ * does not keep the previous owner's count.
  *
  * The I/O half of the registry; token planning (tokens.ts) and policy decisions (policy.ts) are
  * pure and take what this store returns.
@@ -133,6 +135,22 @@ const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    description: 'counter cells to zero, per switch',
+    // version: bumped each time the cell is queued again, so a clear after a write that started
+    // before the new queueing leaves the row for the next write.
+    sql: `
+      CREATE TABLE counter_resets (
+        switch TEXT NOT NULL,
+        counter TEXT NOT NULL,
+        cell_index INTEGER NOT NULL CHECK (cell_index >= 0),
+        version INTEGER NOT NULL DEFAULT 1,
+        queued_at INTEGER NOT NULL,
+        PRIMARY KEY (switch, counter, cell_index)
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -176,6 +194,27 @@ export interface ReconcileReport {
   readonly idsAssigned: readonly string[];
   /** Ids freed because their VIP or VM left the spec, in the same form. */
   readonly idsReleased: readonly string[];
+  /** Pending counter resets dropped because their switch left the spec, as `switch/counter[index]`. */
+  readonly counterResetsDropped: readonly string[];
+}
+
+/** One cell of an indexed counter (P4Runtime CounterEntry: counter name, index). */
+export interface CounterCell {
+  readonly counter: string;
+  readonly index: number;
+}
+
+/** A counter cell to zero on one switch. */
+export interface CounterReset extends CounterCell {
+  readonly switch: string;
+}
+
+/**
+ * A pending reset as read back: `version` grows each time the cell is queued again, so that
+ * clearing what was written does not clear a queueing that came in meanwhile.
+ */
+export interface PendingCounterReset extends CounterCell {
+  readonly version: number;
 }
 
 export interface StoredDrain {
@@ -310,10 +349,12 @@ export class Registry {
   /**
    * Brings the registry in line with the spec, in one transaction: a key for every gateway, host
    * and VM that has none (existing keys are never replaced), VM assignments exactly as the spec
-   * says, policy rules naming VMs that left the spec deleted, and data-plane ids: kept for the
-   * VIPs and VMs that stay, the lowest free ones for new names (core/spec/ids.ts). A registry
-   * without ids (a new deployment, or one from before ids were kept) numbers them by position,
-   * the numbers it has been running with.
+   * says, policy rules naming VMs that left the spec deleted, pending counter resets of switches
+   * that left it dropped, and data-plane ids: kept for the VIPs and VMs that stay, the lowest free
+   * ones for new names (core/spec/ids.ts). A registry without ids (a new deployment, or one from
+   * before ids were kept) numbers them by position, the numbers it has been running with. Pending
+   * resets of ids that were released stay: zeroing a cell nobody owns is harmless, and the id may
+   * be given out again.
    */
   reconcile(spec: LbSpec): ReconcileReport {
     return this.#db.transaction((): ReconcileReport => {
@@ -371,10 +412,12 @@ export class Registry {
       for (const vm of drainsRemoved) deleteDrain.run(vm);
 
       const { idsAssigned, idsReleased } = this.#reconcileIds(spec, now);
+      const counterResetsDropped = this.#dropCounterResetsOfGoneSwitches(spec);
 
       return {
         idsAssigned,
         idsReleased,
+        counterResetsDropped,
         keysCreated,
         keysUnused,
         assignmentsAdded: added.sort(),
@@ -406,6 +449,18 @@ export class Registry {
       }
     }
     return { idsAssigned, idsReleased };
+  }
+
+  /** A switch that left the spec will not be written again: its pending resets go with it. */
+  #dropCounterResetsOfGoneSwitches(spec: LbSpec): string[] {
+    const switches = new Set([...spec.gateways.map((g) => g.name), ...spec.hosts.map((h) => h.name)]);
+    const rows = this.#db
+      .prepare<[], { switch: string; counter: string; cell_index: number }>('SELECT switch, counter, cell_index FROM counter_resets ORDER BY switch, counter, cell_index')
+      .all()
+      .filter((r) => !switches.has(r.switch));
+    const remove = this.#db.prepare('DELETE FROM counter_resets WHERE switch = ? AND counter = ? AND cell_index = ?');
+    for (const r of rows) remove.run(r.switch, r.counter, r.cell_index);
+    return rows.map((r) => `${r.switch}/${r.counter}[${r.cell_index}]`);
   }
 
   /**
@@ -536,6 +591,51 @@ export class Registry {
     if (typeof vm !== 'string' || vm.length === 0) throw fieldError('REGISTRY_BAD_INPUT', 'vm', `VM name ${JSON.stringify(vm)} is not a name`);
     if (drained) return this.#db.prepare('INSERT OR IGNORE INTO drains (vm, drained_at) VALUES (?, ?)').run(vm, this.#stamp()).changes > 0;
     return this.#db.prepare('DELETE FROM drains WHERE vm = ?').run(vm).changes > 0;
+  }
+
+  // --- counter resets ---
+
+  /**
+   * Records counter cells to zero, in one transaction. A cell already pending stays one row (its
+   * version goes up, see PendingCounterReset). Nothing is checked against the programs: the
+   * caller queues cells of ids the running programs hold.
+   */
+  queueCounterResets(resets: readonly CounterReset[]): void {
+    resets.forEach((r, i) => {
+      if (typeof r.switch !== 'string' || r.switch.length === 0) throw fieldError('REGISTRY_BAD_INPUT', `resets[${i}].switch`, `switch name ${JSON.stringify(r.switch)} is not a name`);
+      if (typeof r.counter !== 'string' || r.counter.length === 0) throw fieldError('REGISTRY_BAD_INPUT', `resets[${i}].counter`, `counter name ${JSON.stringify(r.counter)} is not a name`);
+      if (!Number.isSafeInteger(r.index) || r.index < 0) throw fieldError('REGISTRY_BAD_INPUT', `resets[${i}].index`, `counter index ${r.index} is not a cell index`);
+    });
+    const upsert = this.#db.prepare(`
+      INSERT INTO counter_resets (switch, counter, cell_index, queued_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (switch, counter, cell_index) DO UPDATE SET version = version + 1, queued_at = excluded.queued_at`);
+    this.#db.transaction(() => {
+      const now = this.#stamp();
+      for (const r of resets) upsert.run(r.switch, r.counter, r.index, now);
+    })();
+  }
+
+  /** The cells still to zero on `switchName`, by counter then index. */
+  pendingCounterResets(switchName: string): PendingCounterReset[] {
+    return this.#db
+      .prepare<[string], { counter: string; cell_index: number; version: number }>(
+        'SELECT counter, cell_index, version FROM counter_resets WHERE switch = ? ORDER BY counter, cell_index',
+      )
+      .all(switchName)
+      .map((r) => ({ counter: r.counter, index: r.cell_index, version: r.version }));
+  }
+
+  /**
+   * Clears cells of `switchName` that were written, as pendingCounterResets returned them; a
+   * cell queued again since (a higher version) stays. Returns how many were cleared.
+   */
+  clearCounterResets(switchName: string, cells: readonly PendingCounterReset[]): number {
+    const remove = this.#db.prepare('DELETE FROM counter_resets WHERE switch = ? AND counter = ? AND cell_index = ? AND version = ?');
+    return this.#db.transaction(() => {
+      let cleared = 0;
+      for (const c of cells) cleared += remove.run(switchName, c.counter, c.index, c.version).changes;
+      return cleared;
+    })();
   }
 
   // --- tokens ---
