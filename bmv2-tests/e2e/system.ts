@@ -117,12 +117,19 @@ export class RunningSystem {
   }
 
   /** One gateway's view of a VM's health for a VIP, and the slots the VM owns there. */
-  async backendView(gateway: string, vip: string, vm: string): Promise<{ health: string; slots: number; drained: boolean }> {
+  /** A backend as one gateway sees it; `healthSince` is when it entered that health state (the controller's clock, ms since the epoch). */
+  async backendView(gateway: string, vip: string, vm: string): Promise<{ health: string; healthSince: number | undefined; slots: number; drained: boolean }> {
     const reply = await this.api.vips();
     const backend = reply.vips.find((v) => v.name === vip)?.backends.find((b) => b.vm === vm);
     const view = backend?.gateways[gateway];
     if (backend === undefined || view === undefined) throw new E2eError('E2E_UNKNOWN_NAME', `no backend ${vm} of VIP ${vip} on gateway ${gateway}`);
-    return { health: view.health, slots: view.slots, drained: backend.drained };
+    return { health: view.health, healthSince: view.healthSince, slots: view.slots, drained: backend.drained };
+  }
+
+  /** Per gateway: when it last acknowledged a write of its tables (the controller's clock, ms since the epoch). */
+  async gatewaysWrittenAt(): Promise<Record<string, number | undefined>> {
+    const reply = await this.api.gateways();
+    return Object.fromEntries(reply.gateways.map((g) => [g.name, g.writtenAt]));
   }
 
   /** Stops a VM's server (its connections are closed by the server). */

@@ -72,20 +72,36 @@ async function expectedSlots(system: RunningSystem, vip: string): Promise<Record
   return out;
 }
 
-/** Per gateway: ms until the controller shows `vm` in `state` for `vip`, and until its slots say the same. */
-async function watchChange(system: RunningSystem, spec: LbSpec, vip: string, vm: string, state: 'unhealthy' | 'healthy', since: number, clock: () => number, timeoutMs: number): Promise<{ detection: Record<string, number>; tables: Record<string, number> }> {
+/**
+ * Waits until every gateway shows `vm` in `state` for `vip` with its slots to match. Returns per
+ * gateway the ms from `sinceEpoch` (the change, ms since the epoch) to the controller's decision:
+ * the controller's own time stamp of the health change, so this polling adds nothing to it (it
+ * shares this machine's clock); the time this loop saw it when the controller has no stamp.
+ */
+async function watchChange(system: RunningSystem, spec: LbSpec, vip: string, vm: string, state: 'unhealthy' | 'healthy', sinceEpoch: number, timeoutMs: number): Promise<Record<string, number>> {
   const detection: Record<string, number> = {};
-  const tables: Record<string, number> = {};
+  const done = new Set<string>();
   const gateways = spec.gateways.map((g) => g.name);
   await system.until(async () => {
     for (const gw of gateways) {
       const view = await system.backendView(gw, vip, vm);
-      if (detection[gw] === undefined && view.health === state) detection[gw] = clock() - since;
-      if (tables[gw] === undefined && view.health === state && (state === 'unhealthy' ? view.slots === 0 : view.slots > 0)) tables[gw] = clock() - since;
+      if (detection[gw] === undefined && view.health === state) detection[gw] = (view.healthSince ?? Date.now()) - sinceEpoch;
+      if (view.health === state && (state === 'unhealthy' ? view.slots === 0 : view.slots > 0)) done.add(gw);
     }
-    return gateways.every((gw) => tables[gw] !== undefined);
+    return gateways.every((gw) => done.has(gw));
   }, timeoutMs, `${vm} ${state} on every gateway`);
-  return { detection, tables };
+  return detection;
+}
+
+/**
+ * Ms from `sinceEpoch` to the last gateway's acknowledged table write, from the controller's time
+ * stamps (call once the writes are known to be acknowledged); gateways whose last write predates
+ * the change needed none. Undefined when a gateway has no stamp.
+ */
+async function writtenSince(system: RunningSystem, sinceEpoch: number): Promise<number | undefined> {
+  const writtenAt = Object.values(await system.gatewaysWrittenAt());
+  if (writtenAt.some((t) => t === undefined)) return undefined;
+  return Math.max(0, ...writtenAt.map((t) => t! - sinceEpoch));
 }
 
 /**
@@ -210,10 +226,10 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoReport> {
         const at = clock();
         await system.stopVm(failingVm);
         timeline.event({ t: at, kind: 'vm-down', label: `${failingVm} down` });
-        const seen = await watchChange(system, spec, natVip.name, failingVm, 'unhealthy', at, clock, 30_000);
+        const detection = await watchChange(system, spec, natVip.name, failingVm, 'unhealthy', started + at, 30_000);
         // Removed means written: the controller observes its convergence once every gateway acknowledged the write.
         const controller = await convergenceSince(system, gateways, mark);
-        const removedAt = clock() - at;
+        const removedAt = (await writtenSince(system, started + at)) ?? clock() - at;
         timeline.event({ t: at + removedAt, kind: 'vm-removed', label: `${failingVm} removed` });
         await sleep(3000);
         // The data plane: from the stop to the first batch of new connections that began after it and reached the VM no more.
@@ -224,7 +240,7 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoReport> {
           vm: failingVm,
           atMs: at,
           failedRequests: loop.batches.filter((b) => b.end >= at).reduce((n, b) => n + b.result.failed, 0),
-          gateways: gateways.map((gw): GatewayConvergence => ({ gateway: gw, detectionMs: seen.detection[gw] ?? null, controllerConvergenceMs: controller[gw] ?? null, dataPlaneConvergenceMs: dataPlane })),
+          gateways: gateways.map((gw): GatewayConvergence => ({ gateway: gw, detectionMs: detection[gw] ?? null, controllerConvergenceMs: controller[gw] ?? null, dataPlaneConvergenceMs: dataPlane })),
         };
         checks.push({ name: `${failingVm} removed from every gateway's tables within interval × fall + 1 s`, passed: removedAt <= budgetMs, detail: `${removedAt} ms to the acknowledged writes (budget ${budgetMs} ms)` });
         checks.push({ name: `no new connection reached ${failingVm} once removed`, passed: late === 0, detail: `${late} did` });
@@ -235,17 +251,17 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoReport> {
         const at = clock();
         await system.startVm(failingVm);
         timeline.event({ t: at, kind: 'vm-up', label: `${failingVm} up` });
-        const seen = await watchChange(system, spec, natVip.name, failingVm, 'healthy', at, clock, 30_000);
-        const restoredAt = Math.max(...Object.values(seen.tables));
-        timeline.event({ t: at + restoredAt, kind: 'vm-restored', label: `${failingVm} back` });
+        const detection = await watchChange(system, spec, natVip.name, failingVm, 'healthy', started + at, 30_000);
         const controller = await convergenceSince(system, gateways, mark);
+        const restoredAt = (await writtenSince(system, started + at)) ?? clock() - at;
+        timeline.event({ t: at + restoredAt, kind: 'vm-restored', label: `${failingVm} back` });
         await sleep(3000);
         const first = loop.batches.find((b) => b.start >= at && (b.result.byVm[failingVm] ?? 0) > 0);
         vmRecovery = {
           vm: failingVm,
           atMs: at,
           failedRequests: loop.batches.filter((b) => b.end >= at).reduce((n, b) => n + b.result.failed, 0),
-          gateways: gateways.map((gw): GatewayConvergence => ({ gateway: gw, detectionMs: seen.detection[gw] ?? null, controllerConvergenceMs: controller[gw] ?? null, dataPlaneConvergenceMs: first === undefined ? null : first.start - at })),
+          gateways: gateways.map((gw): GatewayConvergence => ({ gateway: gw, detectionMs: detection[gw] ?? null, controllerConvergenceMs: controller[gw] ?? null, dataPlaneConvergenceMs: first === undefined ? null : first.start - at })),
         };
         checks.push({ name: `new connections reach ${failingVm} again`, passed: first !== undefined, detail: first === undefined ? 'none did' : `from ${first.start - at} ms after its start` });
       });

@@ -107,9 +107,18 @@ for (const t of TARGETS) {
         for (const gw of d.spec.gateways) if (slotOwners(await d.readEntries(gw.name, GATEWAY_P4.slotTable), api).has(a1)) return false;
         return true;
       };
+      const stoppedAt = Date.now();
       await d.backends.get('vm-a1')!.stop();
       const elapsed = await eventually(gone, 5_000, 'vm-a1 removed from every slot table');
       expect(elapsed).toBeLessThanOrEqual(TEST_HEALTH.intervalMs * TEST_HEALTH.fall + 1000);
+      // The status says when each gateway decided, and when it last acknowledged a table write: after the decision.
+      await d.controller.settled();
+      for (const gw of d.spec.gateways) {
+        const since = d.controller.vipStatus().find((v) => v.name === 'api')!.backends.find((b) => b.vm === 'vm-a1')!.gateways[gw.name]!;
+        expect(since.health).toBe('unhealthy');
+        expect(since.healthSince).toBeGreaterThanOrEqual(stoppedAt);
+        expect(d.controller.switchStatus().find((s) => s.name === gw.name)!.writtenAt).toBeGreaterThanOrEqual(since.healthSince!);
+      }
       // Its backend entry for the VIP is gone too (an unhealthy VM's pinned flows are rehashed). Only this VIP's:
       // the other VIP's checker of the same VM decides on its own timer.
       for (const gw of d.spec.gateways) {

@@ -116,6 +116,8 @@ interface SwitchRuntime {
   lastError: string | undefined;
   /** Left pipeline-ready: the reconcile of the next pipeline-ready installs what is current then. */
   awaitingReady: boolean;
+  /** Clock time the switch last acknowledged a write of its tables (a reconcile or a change that wrote something). */
+  writtenAt: number | undefined;
 }
 
 export interface SwitchStatus {
@@ -126,6 +128,8 @@ export interface SwitchStatus {
   readonly primary: boolean;
   readonly failures: number;
   readonly reconciledAt: number | undefined;
+  /** When the switch last acknowledged a write of its tables (ms since the epoch). */
+  readonly writtenAt: number | undefined;
   readonly lastError: string | undefined;
 }
 
@@ -138,8 +142,8 @@ export interface VipStatus {
   readonly backends: readonly {
     readonly vm: string;
     readonly drained: boolean;
-    /** Per gateway: its health view of this VM for this VIP, and the slots the VM owns there. */
-    readonly gateways: Readonly<Record<string, { readonly health: HealthState; readonly slots: number; readonly backendEntry: boolean }>>;
+    /** Per gateway: its health view of this VM for this VIP (and since when, ms since the epoch; undefined before the first change), and the slots the VM owns there. */
+    readonly gateways: Readonly<Record<string, { readonly health: HealthState; readonly healthSince: number | undefined; readonly slots: number; readonly backendEntry: boolean }>>;
   }[];
   /** Per gateway: ok / kept-last / empty. */
   readonly tableStatus: Readonly<Record<string, string>>;
@@ -313,7 +317,7 @@ export class Controller {
     });
     const rt: SwitchRuntime = {
       name, role, connection, installed: undefined, tables: undefined, alarms: [], monitor: undefined,
-      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined, awaitingReady: true,
+      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined, awaitingReady: true, writtenAt: undefined,
     };
     const log = this.log.child({ switch: name });
     this.detach.push(
@@ -470,6 +474,7 @@ export class Controller {
     });
     rt.installed = desired;
     rt.reconciledAt = this.clock.now();
+    if (report.inserted + report.modified + report.deleted > 0) rt.writtenAt = rt.reconciledAt;
     rt.lastError = undefined;
     this.markTokensInstalled(rt.name);
     await this.zeroCounters(rt, client, pushed);
@@ -508,6 +513,7 @@ export class Controller {
       }
     }
     const writeMs = Date.now() - started;
+    if (values.length > 0) rt.writtenAt = this.clock.now();
     rt.installed = desired;
     this.markTokensInstalled(rt.name);
     await this.zeroCounters(rt, client);
@@ -728,6 +734,7 @@ export class Controller {
         primary: s.phase === 'primary' || s.phase === 'pipeline-ready',
         failures: s.failures,
         reconciledAt: rt.reconciledAt,
+        writtenAt: rt.writtenAt,
         lastError: rt.lastError,
       };
     });
@@ -785,6 +792,7 @@ export class Controller {
           drained: this.drained.has(vm),
           gateways: Object.fromEntries(perGateway.map(({ g, t, slots, view }) => [g.name, {
             health: view.state(vip.name, vm),
+            healthSince: view.since(vip.name, vm),
             slots: slots.get(vm) ?? 0,
             backendEntry: t?.backendVms.includes(vm) ?? false,
           }])),

@@ -65,6 +65,7 @@ describe('HealthChecker on a fake clock', () => {
     const seen: HealthTransition[] = [];
     c.onTransition((t) => seen.push(t));
     expect(c.state).toBe('unknown');
+    expect(c.since).toBeUndefined();
     c.start();
     await clock.advance(8_500);
     await c.stop();
@@ -78,6 +79,8 @@ describe('HealthChecker on a fake clock', () => {
     expect(seen[1]!.result).toEqual({ ok: false, latencyMs: 500, error: 'timeout after 500 ms' });
     expect(seen[0]!.target).toEqual(target);
     expect(c.state).toBe('healthy');
+    // Since the last transition, not the last probe.
+    expect(c.since).toBe(calls[7]);
   });
 
   it('counts a prober that throws as a failed probe', async () => {

@@ -50,6 +50,7 @@ export class HealthChecker {
   private readonly listeners = new Set<TransitionListener>();
   private record: HealthRecord = INITIAL_HEALTH;
   private last: ProbeResult | undefined;
+  private changedAt: number | undefined;
   private timer: TimerHandle | undefined;
   private inFlight: { readonly abort: AbortController; readonly done: Promise<void> } | undefined;
   private running = false;
@@ -73,6 +74,11 @@ export class HealthChecker {
 
   get state(): HealthState {
     return this.record.state;
+  }
+
+  /** Clock time (ms since the epoch) of the last state change; undefined while still in the initial state. */
+  get since(): number | undefined {
+    return this.changedAt;
   }
 
   /** The latest probe result, undefined before the first probe finished. */
@@ -138,6 +144,7 @@ export class HealthChecker {
     if (!result.ok) this.logger.debug({ error: result.error, status: result.status, latencyMs: result.latencyMs }, 'probe failed');
     if (this.record.state === before) return;
     const transition: HealthTransition = { target: this.target, from: before, to: this.record.state, at: this.clock.now(), result };
+    this.changedAt = transition.at;
     const level = transition.to === 'unhealthy' ? 'warn' : 'info';
     this.logger[level]({ from: before, to: transition.to, result }, `backend ${transition.to}`);
     for (const listener of this.listeners) listener(transition);

@@ -38,6 +38,8 @@ export interface TargetStatus {
   readonly vm: string;
   readonly endpoint: ProbeEndpoint;
   readonly state: HealthState;
+  /** When the state was entered (ms since the epoch); undefined while still in the initial state. */
+  readonly since: number | undefined;
   readonly lastResult: ProbeResult | undefined;
 }
 
@@ -45,6 +47,8 @@ export interface TargetStatus {
 export interface HealthView {
   readonly gateway: string;
   state(vip: string, vm: string): HealthState;
+  /** When that state was entered (ms since the epoch); undefined while still in the initial state. */
+  since(vip: string, vm: string): number | undefined;
   /** True only for `healthy`: an `unknown` target takes no traffic until it has passed `rise` probes. */
   isHealthy(vip: string, vm: string): boolean;
   /** Every target, sorted by (VIP, VM). */
@@ -60,9 +64,10 @@ const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON
 
 export function healthViewOf(gateway: string, targets: readonly TargetStatus[]): HealthView {
   const sorted = [...targets].sort((a, b) => byCodeUnit(a.vip, b.vip) || byCodeUnit(a.vm, b.vm));
-  const byKey = new Map(sorted.map((t) => [targetKey(t.vip, t.vm), t.state]));
-  const state = (vip: string, vm: string): HealthState => byKey.get(targetKey(vip, vm)) ?? 'unknown';
-  return { gateway, state, isHealthy: (vip, vm) => state(vip, vm) === 'healthy', targets: sorted };
+  const byKey = new Map(sorted.map((t) => [targetKey(t.vip, t.vm), t]));
+  const state = (vip: string, vm: string): HealthState => byKey.get(targetKey(vip, vm))?.state ?? 'unknown';
+  const since = (vip: string, vm: string): number | undefined => byKey.get(targetKey(vip, vm))?.since;
+  return { gateway, state, since, isHealthy: (vip, vm) => state(vip, vm) === 'healthy', targets: sorted };
 }
 
 export class HealthMonitor {
@@ -139,7 +144,7 @@ export class HealthMonitor {
   view(): HealthView {
     return healthViewOf(
       this.gateway,
-      this.checkers.map((c) => ({ ...c.target, state: c.state, lastResult: c.lastResult })),
+      this.checkers.map((c) => ({ ...c.target, state: c.state, since: c.since, lastResult: c.lastResult })),
     );
   }
 
