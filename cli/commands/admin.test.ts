@@ -7,11 +7,11 @@ import { frame, innerPacket } from '../../bmv2-tests/dsl/scenario.ts';
 import { startAdminApi, type RunningAdminApi } from '../../runtime-controller/api/server.ts';
 import { NOTHING_APPLIED, SpecFile } from '../../runtime-controller/controller/spec-file.ts';
 import { eventually, exampleSpecText, startDeployment, type Deployment } from '../../runtime-controller/controller/test-setup.ts';
-import { formatBackendEdit, formatFlows, formatSpecApplied, registerAdmin } from './admin.ts';
+import { formatBackendEdit, formatFlows, formatPolicy, formatSpecApplied, registerAdmin } from './admin.ts';
 
 const TOKEN = '0123456789abcdef'.repeat(4);
 
-describe('p4lb status | drain | undrain | flows | reload | backends against a running controller', () => {
+describe('p4lb status | drain | undrain | flows | reload | backends | policy against a running controller', () => {
   let d: Deployment;
   let api: RunningAdminApi;
   let dir: string;
@@ -108,6 +108,39 @@ describe('p4lb status | drain | undrain | flows | reload | backends against a ru
     expect((invalid as Error & { describe(): string }).describe()).toMatch(/^.*lb\.yaml: 1 problem in the spec\n {2}.*lb\.yaml:\d+:\d+: vips\[0\]\.backends\[1\]: unknown VM 'vm-a9'/);
     writeFileSync(specPath, specText);
     expect(JSON.parse(await p4lb(['reload', '--json']))).toEqual({ applied: { vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [{ vip: 'api', added: ['vm-b2'], removed: [] }] } });
+  });
+
+  it('policy shows the default, the rules and what they allow; allow, remove and same-vip change it', async () => {
+    const pairs = ['vm-a1 <-> vm-a2', 'vm-a1 <-> vm-b1', 'vm-a1 <-> vm-b2', 'vm-a2 <-> vm-b1', 'vm-a2 <-> vm-b2', 'vm-b1 <-> vm-b2'];
+    const egress = ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((vm) => `  ${vm}  serves api`);
+    expect(await p4lb(['policy'])).toBe([
+      'same-VIP default: on (VMs serving a common VIP may talk)',
+      'rules: none',
+      'VM pairs that may talk:',
+      ...pairs.map((p) => `  ${p}  both serve api`),
+      'Internet egress:',
+      ...egress,
+      '',
+    ].join('\n'));
+    expect(JSON.parse(await p4lb(['policy', 'show', '--json']))).toMatchObject({ sameVip: true, rules: [], internetEgress: [{ vm: 'vm-a1', reason: 'serves-vip', vip: 'api' }, {}, {}, {}] });
+
+    expect(await p4lb(['policy', 'same-vip', 'off'])).toBe('same-VIP default: off; 0 VM pairs may talk\n');
+    expect(d.controller.policy().sameVip).toBe(false);
+    expect(await p4lb(['policy', 'allow', 'vm-a1', 'vm-b1'])).toBe('vm-a1 <-> vm-b1 allowed; 1 VM pair may talk, 4 VMs reach the Internet\n');
+    expect(await p4lb(['policy', 'allow', 'vm-b1', 'vm-a1'])).toBe('vm-b1 <-> vm-a1 is already allowed by a rule, nothing changed; 1 VM pair may talk, 4 VMs reach the Internet\n');
+    expect(await p4lb(['policy'])).toBe(['same-VIP default: off', 'rules:', '  vm-a1 <-> vm-b1', 'VM pairs that may talk:', '  vm-a1 <-> vm-b1  a rule', 'Internet egress:', ...egress, ''].join('\n'));
+    await expect(p4lb(['policy', 'allow', 'vm-a1', 'vm-b9'])).rejects.toMatchObject({ code: 'REGISTRY_BAD_POLICY_RULE', location: { path: 'rule.to' } });
+    await expect(p4lb(['policy', 'same-vip', 'maybe'])).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+    expect(JSON.parse(await p4lb(['policy', 'remove', 'vm-a1', 'vm-b1', '--json']))).toMatchObject({ rule: { from: 'vm-a1', to: 'vm-b1' }, present: false, changed: true, policy: { rules: [], vmPairs: [] } });
+    await expect(p4lb(['policy', 'remove', 'vm-a1', 'vm-b1'])).rejects.toMatchObject({ code: 'API_NO_SUCH_RULE', location: { path: 'rule' } });
+    expect(await p4lb(['policy', 'same-vip', 'on'])).toBe('same-VIP default: on; 6 VM pairs may talk\n');
+    expect(await p4lb(['policy', 'same-vip', 'on'])).toBe('same-VIP default: on (unchanged); 6 VM pairs may talk\n');
+    expect(d.controller.policy()).toMatchObject({ sameVip: true, rules: [] });
+  });
+
+  it('formats a policy with Internet egress granted by a rule', () => {
+    expect(formatPolicy({ sameVip: false, rules: [{ from: 'vm-lone', to: '@internet' }], vmPairs: [], internetEgress: [{ vm: 'vm-lone', reason: 'rule', rule: 0 }] }))
+      .toBe('same-VIP default: off\nrules:\n  vm-lone -> @internet\nVM pairs that may talk: none\nInternet egress:\n  vm-lone  a rule\n');
   });
 
   it('formats a spec change on one line', () => {

@@ -1,12 +1,15 @@
 /**
  * `p4lb status | drain <vm> | undrain <vm> | flows --gateway G [--backend VM] | reload |
- * backends add|remove <vip> <vm>`: clients of a running controller's admin API (`p4lb run`).
+ * backends add|remove <vip> <vm> | policy [show] | policy allow|remove <from> <to> |
+ * policy same-vip on|off`: clients of a running controller's admin API (`p4lb run`).
  * `--api host:port` (default 127.0.0.1:9100) and `--token` or $P4LB_API_TOKEN; `--json` prints
  * the API's answer as it is.
  */
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
 import { P4lbError } from '../../core/errors.ts';
-import { AdminClient, type BackendReply, type FlowsReply, type GatewaysReply, type VipsReply } from '../../runtime-controller/api/client.ts';
+import { AdminClient, type BackendReply, type FlowsReply, type GatewaysReply, type PolicyReply, type PolicyRuleReply, type VipsReply } from '../../runtime-controller/api/client.ts';
+import type { PolicyGrant } from '../../runtime-controller/controller/controller.ts';
+import { INTERNET, type PolicyRule } from '../../runtime-controller/registry/policy.ts';
 import type { SpecApplied } from '../../runtime-controller/controller/spec-change.ts';
 import { API_TOKEN_ENV, DEFAULT_API_ADDRESS } from './run.ts';
 
@@ -78,6 +81,48 @@ export function formatBackendEdit(reply: BackendReply): string {
   return `${reply.vip}: ${what}; backends${reply.changed ? ' now' : ''}: ${reply.backends.join(', ')}\n`;
 }
 
+const ruleText = (r: PolicyRule): string => `${r.from} ${r.to === INTERNET ? '->' : '<->'} ${r.to}`;
+
+/** Why a pair may talk or a VM reach the Internet (the rules are listed above it). */
+function why(g: PolicyGrant): string {
+  switch (g.reason) {
+    case 'same-vip':
+      return `both serve ${g.vip ?? 'a VIP'}`;
+    case 'serves-vip':
+      return `serves ${g.vip ?? 'a VIP'}`;
+    case 'rule':
+      return 'a rule';
+    case 'same-vm':
+      return 'the same VM';
+    case 'not-allowed':
+      return 'not allowed';
+  }
+}
+
+/**
+ * What `p4lb policy` prints: the default, the rules, then what they allow: each conversation once
+ * (the controller issues its tokens both ways) and the VMs with Internet egress.
+ */
+export function formatPolicy(policy: PolicyReply): string {
+  const lines = [`same-VIP default: ${policy.sameVip ? 'on (VMs serving a common VIP may talk)' : 'off'}`];
+  lines.push(policy.rules.length === 0 ? 'rules: none' : 'rules:');
+  lines.push(...policy.rules.map((r) => `  ${ruleText(r)}`));
+  const pairs = policy.vmPairs.filter((p) => p.from < p.to);
+  lines.push(pairs.length === 0 ? 'VM pairs that may talk: none' : 'VM pairs that may talk:');
+  lines.push(...table(pairs.map((p) => [`  ${p.from} <-> ${p.to}`, why(p)])));
+  lines.push(policy.internetEgress.length === 0 ? 'Internet egress: none' : 'Internet egress:');
+  lines.push(...table(policy.internetEgress.map((e) => [`  ${e.vm}`, why(e)])));
+  return `${lines.join('\n')}\n`;
+}
+
+/** What `p4lb policy allow|remove` prints. */
+export function formatPolicyRuleEdit(reply: PolicyRuleReply): string {
+  const rule = ruleText(reply.rule);
+  const what = reply.changed ? `${rule} ${reply.present ? 'allowed' : 'removed'}` : `${rule} is already allowed by a rule, nothing changed`;
+  const pairs = reply.policy.vmPairs.filter((p) => p.from < p.to).length;
+  return `${what}; ${pairs} VM pair${pairs === 1 ? '' : 's'} may talk, ${reply.policy.internetEgress.length} VM${reply.policy.internetEgress.length === 1 ? '' : 's'} reach the Internet\n`;
+}
+
 function common(cmd: Command): Command {
   return cmd
     .option('--api <host:port|unix:path>', 'the controller\'s admin API', DEFAULT_API_ADDRESS)
@@ -142,4 +187,36 @@ export function registerAdmin(program: Command, io: Partial<AdminIo> = {}): void
       writer(command)(options.json === true ? json(reply) : formatBackendEdit(reply));
     });
   }
+
+  const policy = program.command('policy').description('show or change the traffic policy: which VMs may talk to each other and reach the Internet');
+  // `p4lb policy` alone shows it: a default subcommand gets the options (the parent has none,
+  // or it would take --api and --token away from `policy allow`).
+  common(policy.command('show', { isDefault: true }).description('show the same-VIP default, the rules, and the VM pairs and Internet egress they allow (`p4lb policy` alone does this)'))
+    .action(async (options: CommonOptions, command: Command) => {
+      const reply = await clientOf(options, env).policy();
+      writer(command)(options.json === true ? json(reply) : formatPolicy(reply));
+    });
+  for (const verb of ['allow', 'remove'] as const) {
+    common(
+      policy
+        .command(verb)
+        .description(verb === 'allow' ? `let two VMs talk to each other (both ways), or a VM reach the Internet with <to> = ${INTERNET}` : 'remove a rule added with allow (in either direction)')
+        .argument('<from>', 'VM name')
+        .argument('<to>', `VM name, or ${INTERNET}`),
+    ).action(async (from: string, to: string, options: CommonOptions, command: Command) => {
+      const client = clientOf(options, env);
+      const reply = verb === 'allow' ? await client.allowTraffic(from, to) : await client.removeTrafficRule(from, to);
+      writer(command)(options.json === true ? json(reply) : formatPolicyRuleEdit(reply));
+    });
+  }
+  common(
+    policy
+      .command('same-vip')
+      .description('turn the default rule on or off: VMs serving a common VIP may talk to each other')
+      .addArgument(new Argument('<state>', 'on or off').choices(['on', 'off'])),
+  ).action(async (state: 'on' | 'off', options: CommonOptions, command: Command) => {
+    const reply = await clientOf(options, env).setSameVipDefault(state === 'on');
+    const pairs = reply.policy.vmPairs.filter((p) => p.from < p.to).length;
+    writer(command)(options.json === true ? json(reply) : `same-VIP default: ${reply.sameVip ? 'on' : 'off'}${reply.changed ? '' : ' (unchanged)'}; ${pairs} VM pair${pairs === 1 ? '' : 's'} may talk\n`);
+  });
 }

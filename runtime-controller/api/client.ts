@@ -1,9 +1,10 @@
-/** A client of the admin API (what `p4lb status|drain|undrain|flows|reload|backends` use): node:http over TCP or a Unix socket, bearer token, errors as ApiError. */
+/** A client of the admin API (what `p4lb status|drain|undrain|flows|reload|backends|policy` use): node:http over TCP or a Unix socket, bearer token, errors as ApiError. */
 import { request as httpRequest } from 'node:http';
-import type { FlowRecord, SwitchStatus, VipStatus } from '../controller/controller.ts';
+import type { FlowRecord, PolicyStatus, SwitchStatus, VipStatus } from '../controller/controller.ts';
 import type { SpecApplied } from '../controller/spec-change.ts';
 import type { BackendEdit } from '../controller/spec-file.ts';
 import type { LbAlarm } from '../lb/index.ts';
+import type { PolicyRule } from '../registry/policy.ts';
 import { ApiError } from './errors.ts';
 
 export interface AdminClientOptions {
@@ -44,6 +45,22 @@ export interface ReloadReply {
 }
 /** A VIP's backends after PUT or DELETE /v1/vips/{vip}/backends/{vm}. */
 export type BackendReply = BackendEdit;
+
+/** GET /v1/policy: the stored policy and the VM pairs and Internet egress it allows. */
+export type PolicyReply = PolicyStatus;
+/** After PUT or DELETE /v1/policy/rules/{from}/{to}; `changed: false` when the rule was there already. */
+export interface PolicyRuleReply {
+  readonly rule: PolicyRule;
+  readonly present: boolean;
+  readonly changed: boolean;
+  readonly policy: PolicyStatus;
+}
+/** After PUT or DELETE /v1/policy/same-vip. */
+export interface SameVipReply {
+  readonly sameVip: boolean;
+  readonly changed: boolean;
+  readonly policy: PolicyStatus;
+}
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -139,6 +156,25 @@ export class AdminClient {
     return this.call('DELETE', backendPath(vip, vm));
   }
 
+  policy(): Promise<PolicyReply> {
+    return this.call('GET', '/v1/policy');
+  }
+
+  /** Allows `from` to talk to `to` (both ways), or to reach the Internet when `to` is '@internet'. */
+  allowTraffic(from: string, to: string): Promise<PolicyRuleReply> {
+    return this.call('PUT', rulePath(from, to));
+  }
+
+  /** Removes the rule (in either direction); an ApiError with status 404 when there is none. */
+  removeTrafficRule(from: string, to: string): Promise<PolicyRuleReply> {
+    return this.call('DELETE', rulePath(from, to));
+  }
+
+  /** Turns the default rule (VMs serving a common VIP may talk) on or off. */
+  setSameVipDefault(allowed: boolean): Promise<SameVipReply> {
+    return this.call(allowed ? 'PUT' : 'DELETE', '/v1/policy/same-vip');
+  }
+
   flows(query: { readonly gateway: string; readonly backend?: string }): Promise<FlowsReply> {
     const q = new URLSearchParams({ gateway: query.gateway, ...(query.backend === undefined ? {} : { backend: query.backend }) });
     return this.call('GET', `/v1/flows?${q.toString()}`);
@@ -150,3 +186,4 @@ export class AdminClient {
 }
 
 const backendPath = (vip: string, vm: string): string => `/v1/vips/${encodeURIComponent(vip)}/backends/${encodeURIComponent(vm)}`;
+const rulePath = (from: string, to: string): string => `/v1/policy/rules/${encodeURIComponent(from)}/${encodeURIComponent(to)}`;

@@ -39,7 +39,7 @@ describe('admin API over HTTP against a running controller', () => {
   });
 
   it('wants a bearer token on every /v1 call: 401 without one, 403 with a wrong one', async () => {
-    for (const [path, method] of [['/v1/vips', 'GET'], ['/v1/gateways', 'GET'], ['/v1/tokens', 'GET'], ['/v1/flows?gateway=gw-east', 'GET'], ['/v1/backends/vm-a1/drain', 'POST'], ['/v1/spec/reload', 'POST'], ['/v1/vips/web/backends/vm-a1', 'PUT'], ['/v1/vips/web/backends/vm-a1', 'DELETE']] as const) {
+    for (const [path, method] of [['/v1/vips', 'GET'], ['/v1/gateways', 'GET'], ['/v1/tokens', 'GET'], ['/v1/flows?gateway=gw-east', 'GET'], ['/v1/backends/vm-a1/drain', 'POST'], ['/v1/spec/reload', 'POST'], ['/v1/vips/web/backends/vm-a1', 'PUT'], ['/v1/vips/web/backends/vm-a1', 'DELETE'], ['/v1/policy', 'GET'], ['/v1/policy/rules/vm-a1/vm-b1', 'PUT'], ['/v1/policy/rules/vm-a1/vm-b1', 'DELETE'], ['/v1/policy/same-vip', 'PUT'], ['/v1/policy/same-vip', 'DELETE']] as const) {
       const none = await get(path, null, method);
       expect(none.status).toBe(401);
       expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -52,6 +52,7 @@ describe('admin API over HTTP against a running controller', () => {
     expect(malformed.status).toBe(401);
     expect(d.controller.drainedVms()).toEqual([]);
     expect(d.controller.spec.vips.map((v) => v.backends.length)).toEqual([4, 4]);
+    expect(d.controller.policy()).toMatchObject({ sameVip: true, rules: [] });
   });
 
   it('lists VIPs with their backends, health and slots per gateway, and the switches', async () => {
@@ -91,6 +92,58 @@ describe('admin API over HTTP against a running controller', () => {
     const malformed = await get('/v1/backends/vm-%E0%A4/drain', TOKEN, 'POST');
     expect(malformed.status).toBe(400);
     expect((await body(malformed)).error).toMatchObject({ code: 'API_BAD_REQUEST', field: 'vm' });
+  });
+
+  it('shows the traffic policy and changes it: the same-VIP default, rules added and removed; bad names and methods are 4xx naming the field', async () => {
+    const client = new AdminClient({ api: api.address, token: TOKEN });
+    type Policy = { sameVip: boolean; rules: { from: string; to: string }[]; vmPairs: { from: string; to: string; reason: string }[]; internetEgress: { vm: string; reason: string }[] };
+    const shown = (await body(await get('/v1/policy'))) as unknown as Policy;
+    expect(shown).toMatchObject({ sameVip: true, rules: [] });
+    expect(shown.vmPairs).toHaveLength(12);
+    expect(shown.vmPairs.every((p) => p.reason === 'same-vip')).toBe(true);
+    expect(shown.internetEgress.map((e) => e.vm)).toEqual(['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2']);
+
+    const off = await get('/v1/policy/same-vip', TOKEN, 'DELETE');
+    expect(off.status).toBe(200);
+    expect(await body(off)).toMatchObject({ sameVip: false, changed: true, policy: { sameVip: false, vmPairs: [] } });
+    expect((await client.setSameVipDefault(false)).changed).toBe(false);
+
+    const added = await get('/v1/policy/rules/vm-a1/vm-b2', TOKEN, 'PUT');
+    expect(added.status).toBe(200);
+    expect(await body(added)).toMatchObject({
+      rule: { from: 'vm-a1', to: 'vm-b2' }, present: true, changed: true,
+      policy: { rules: [{ from: 'vm-a1', to: 'vm-b2' }], vmPairs: [{ from: 'vm-a1', to: 'vm-b2', reason: 'rule', rule: 0 }, { from: 'vm-b2', to: 'vm-a1', reason: 'rule', rule: 0 }] },
+    });
+    // Symmetric: the same pair named the other way round is the same rule.
+    expect(await client.allowTraffic('vm-b2', 'vm-a1')).toMatchObject({ present: true, changed: false, policy: { rules: [{ from: 'vm-a1', to: 'vm-b2' }] } });
+    expect(await client.allowTraffic('vm-a2', '@internet')).toMatchObject({ rule: { from: 'vm-a2', to: '@internet' }, changed: true });
+    expect(d.controller.policy().rules).toEqual([{ from: 'vm-a1', to: 'vm-b2' }, { from: 'vm-a2', to: '@internet' }]);
+
+    const unknown = await get('/v1/policy/rules/vm-a1/vm-b9', TOKEN, 'PUT');
+    expect(unknown.status).toBe(400);
+    expect((await body(unknown)).error).toMatchObject({ code: 'REGISTRY_BAD_POLICY_RULE', field: 'rule.to', hint: expect.stringMatching(/did you mean 'vm-b\d'/) as unknown });
+    await expect(client.allowTraffic('vn-a1', 'vm-b1')).rejects.toMatchObject({ code: 'REGISTRY_BAD_POLICY_RULE', status: 400, location: { path: 'rule.from' } });
+    const malformed = await get('/v1/policy/rules/vm-%E0%A4/vm-b1', TOKEN, 'PUT');
+    expect(malformed.status).toBe(400);
+    expect((await body(malformed)).error).toMatchObject({ code: 'API_BAD_REQUEST', field: 'rule.from' });
+    const missing = await get('/v1/policy/rules/vm-a2/vm-b1', TOKEN, 'DELETE');
+    expect(missing.status).toBe(404);
+    expect((await body(missing)).error).toMatchObject({ code: 'API_NO_SUCH_RULE', field: 'rule', hint: 'its rules: vm-a1 ↔ vm-b2; vm-a2 → @internet' });
+    await expect(client.removeTrafficRule('vm-a2', 'vm-b1')).rejects.toMatchObject({ code: 'API_NO_SUCH_RULE', status: 404 });
+    for (const [path, method, allow] of [['/v1/policy', 'POST', 'GET'], ['/v1/policy/same-vip', 'GET', 'PUT, DELETE'], ['/v1/policy/rules/vm-a1/vm-b2', 'POST', 'PUT, DELETE']] as const) {
+      const r = await get(path, TOKEN, method);
+      expect(r.status, `${method} ${path}`).toBe(405);
+      expect(r.headers.get('allow')).toBe(allow);
+    }
+    expect((await body(await get('/v1/policy?vm=vm-a1'))).error).toMatchObject({ code: 'API_BAD_REQUEST', field: 'vm' });
+    expect(d.controller.policy().rules).toHaveLength(2);
+
+    expect(await client.removeTrafficRule('vm-b2', 'vm-a1')).toMatchObject({ rule: { from: 'vm-b2', to: 'vm-a1' }, present: false, changed: true, policy: { vmPairs: [] } });
+    expect((await client.removeTrafficRule('vm-a2', '@internet')).policy.rules).toEqual([]);
+    const on = await client.setSameVipDefault(true);
+    expect(on).toMatchObject({ sameVip: true, changed: true });
+    expect(on.policy.vmPairs).toHaveLength(12);
+    expect(await client.policy()).toEqual(shown);
   });
 
   it('lists pinned flows of a gateway, filtered by backend; missing or unknown parameters are 4xx naming the field', async () => {

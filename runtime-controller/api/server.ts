@@ -3,7 +3,8 @@
  * file permissions guard and which other network namespaces reach), a bearer token on every
  * /v1 call (401 without one, 403 with a wrong one). GET /metrics is open by default (scrapers
  * rarely carry tokens, and it reveals no secret); `metricsRequireToken` closes it. Spec changes
- * (reload, a VIP's backends) go through the spec file's owner, so the file stays the truth.
+ * (reload, a VIP's backends) go through the spec file's owner, so the file stays the truth. The
+ * traffic policy is not in the spec but in the registry: its calls go to the controller.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { lstat, unlink } from 'node:fs/promises';
@@ -13,12 +14,14 @@ import type { Logger } from 'pino';
 import { formatDiagnostic, P4lbAggregateError, P4lbError, type Diagnostic } from '../../core/errors.ts';
 import type { Controller } from '../controller/controller.ts';
 import { SpecFileError, type SpecFile } from '../controller/spec-file.ts';
+import { INTERNET } from '../registry/policy.ts';
 import { ApiError } from './errors.ts';
 
 /** What the API needs of the controller. */
 export type AdminController = Pick<
   Controller,
-  'vipStatus' | 'switchStatus' | 'alarms' | 'drain' | 'undrain' | 'drainedVms' | 'flows' | 'tokens' | 'tokenPlanSummary'
+  | 'vipStatus' | 'switchStatus' | 'alarms' | 'drain' | 'undrain' | 'drainedVms' | 'flows' | 'tokens' | 'tokenPlanSummary'
+  | 'policy' | 'allowTraffic' | 'removeTrafficRule' | 'setSameVipDefault'
 >;
 
 /** What the API needs of the spec file's owner (runtime-controller/controller/spec-file.ts). */
@@ -131,6 +134,9 @@ function single(query: URLSearchParams, name: string): string | undefined {
   return all[0];
 }
 
+/** DELETE of a policy rule that is not there (the controller refuses rules naming unknown VMs itself). */
+const NO_SUCH_RULE = 'API_NO_SUCH_RULE';
+
 /** Routes one request; pure apart from the controller calls. */
 export async function handleApiRequest(options: AdminApiOptions, method: string, rawUrl: string, authorization: string | undefined): Promise<ApiResponse> {
   const url = new URL(rawUrl, 'http://p4lb.invalid');
@@ -188,6 +194,36 @@ export async function handleApiRequest(options: AdminApiOptions, method: string,
       const edit = await options.specFile.setBackend(vip, vm, method === 'PUT');
       if (edit.changed) options.logger?.info({ vip, vm, present: edit.present, backends: edit.backends }, 'backends changed through the admin API');
       return { status: 200, body: edit };
+    }
+    if (path === '/v1/policy') {
+      if (method !== 'GET') return methodNotAllowed('GET');
+      only(url.searchParams, []);
+      return { status: 200, body: c.policy() };
+    }
+    if (path === '/v1/policy/same-vip') {
+      if (method !== 'PUT' && method !== 'DELETE') return methodNotAllowed('PUT, DELETE');
+      only(url.searchParams, []);
+      const sameVip = method === 'PUT';
+      const changed = await c.setSameVipDefault(sameVip);
+      if (changed) options.logger?.info({ sameVip }, 'same-VIP default changed through the admin API');
+      return { status: 200, body: { sameVip, changed, policy: c.policy() } };
+    }
+    const rule = /^\/v1\/policy\/rules\/([^/]+)\/([^/]+)$/.exec(path);
+    if (rule !== null) {
+      if (method !== 'PUT' && method !== 'DELETE') return methodNotAllowed('PUT, DELETE');
+      only(url.searchParams, []);
+      const asked = { from: pathParam(rule[1]!, 'rule.from'), to: pathParam(rule[2]!, 'rule.to') };
+      if (method === 'PUT') {
+        const changed = await c.allowTraffic(asked);
+        if (changed) options.logger?.info({ rule: asked }, 'policy rule added through the admin API');
+        return { status: 200, body: { rule: asked, present: true, changed, policy: c.policy() } };
+      }
+      if (!(await c.removeTrafficRule(asked))) {
+        const rules = c.policy().rules.map((r) => `${r.from} ${r.to === INTERNET ? '→' : '↔'} ${r.to}`);
+        return { status: 404, body: errorBody(NO_SUCH_RULE, `no policy rule from '${asked.from}' to '${asked.to}'`, 'rule', rules.length === 0 ? 'the policy has no rules' : `its rules: ${rules.join('; ')}`) };
+      }
+      options.logger?.info({ rule: asked }, 'policy rule removed through the admin API');
+      return { status: 200, body: { rule: asked, present: false, changed: true, policy: c.policy() } };
     }
     if (path === '/v1/flows') {
       if (method !== 'GET') return methodNotAllowed('GET');

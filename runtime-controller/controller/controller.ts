@@ -2,11 +2,12 @@
  * The runtime controller: one SwitchConnection per gateway and host, one HealthMonitor per
  * gateway (each gateway computes from its own view), the registry's keys and token plan, and the
  * glue. At every pipeline-ready a switch is reconciled (read back, diff, write); after that, a
- * health transition, a drain or a token change recomputes the affected switches and writes only
- * the diff against what was last acknowledged. Writes to one switch never overlap.
+ * health transition, a drain, a token or policy change recomputes the affected switches and
+ * writes only the diff against what was last acknowledged. Writes to one switch never overlap.
  */
 import type { Logger } from 'pino';
 import { didYouMean } from '../../core/errors.ts';
+import { byCodeUnit } from '../../core/order.ts';
 import { decodeFlowEntry, GATEWAY_DROP_REASONS, HOST_DROP_REASONS } from '../../core/p4-contract.ts';
 import { idsFor, namesById, positionalIds, sameIds, type SpecIds } from '../../core/spec/ids.ts';
 import { hostByName } from '../../core/spec/lookup.ts';
@@ -21,7 +22,10 @@ import {
   diffDefaults, diffEntries, gatewayView, GATEWAY_P4, GATEWAY_TABLE_ORDER, HOST_P4, HOST_TABLE_ORDER,
   type EntryUpdate, type GatewayTables, type GatewayTablesSummary, type LbAlarm,
 } from '../lb/index.ts';
-import { compilePolicy, openRegistry, planTokens, type IssuedToken, type PendingCounterReset, type Registry, type TokenPlan, type TokenRef, type TokenState } from '../registry/index.ts';
+import {
+  checkPolicyRule, compilePolicy, INTERNET, openRegistry, planTokens,
+  type IssuedToken, type PendingCounterReset, type PolicyInput, type PolicyReason, type PolicyRule, type Registry, type TokenPlan, type TokenRef, type TokenState,
+} from '../registry/index.ts';
 import type { UpdateValue } from '../schema/entities.ts';
 import type { BackoffOptions } from '../switch/backoff.ts';
 import type { Phase } from '../switch/connection-state.ts';
@@ -67,7 +71,8 @@ export type UpdateCause =
   | { readonly kind: 'health'; readonly transition: GatewayTransition }
   | { readonly kind: 'drain' | 'undrain'; readonly vm: string }
   | { readonly kind: 'tokens' }
-  | { readonly kind: 'spec' };
+  | { readonly kind: 'spec' }
+  | { readonly kind: 'policy' };
 
 export interface TablesUpdated {
   readonly switch: string;
@@ -159,6 +164,27 @@ export interface FlowRecord {
   readonly lastSeenTicks: number;
 }
 
+/** Why a policy allows something (compilePolicy's decision), as JSON carries it. */
+export interface PolicyGrant {
+  readonly reason: PolicyReason;
+  /** The VIP behind a 'same-vip' or 'serves-vip' grant. */
+  readonly vip?: string;
+  /** Index into `rules` of the rule behind a 'rule' grant. */
+  readonly rule?: number;
+}
+
+/** The traffic policy as the registry stores it, and what it allows for the spec in force. */
+export interface PolicyStatus {
+  /** The default rule: VMs serving a common VIP may talk to each other. */
+  readonly sameVip: boolean;
+  /** The explicit rules, in the order they were added. */
+  readonly rules: readonly PolicyRule[];
+  /** Ordered pairs that get vm-to-vm tokens (each conversation both ways), sorted by (from, to). */
+  readonly vmPairs: readonly (PolicyGrant & { readonly from: string; readonly to: string })[];
+  /** VMs allowed Internet egress (reply tokens), by name. */
+  readonly internetEgress: readonly (PolicyGrant & { readonly vm: string })[];
+}
+
 export interface SwitchStats {
   readonly switch: string;
   readonly role: SwitchRole;
@@ -185,6 +211,16 @@ function summaryOf(t: GatewayTables): GatewayTablesSummary {
   return { gateway: t.gateway, defaults: t.defaults, vips: t.vips, alarms: t.alarms };
 }
 
+/** VM↔VM rules are symmetric, so `a → b` and `b → a` are one rule; an egress rule has one direction. */
+function samePolicyRule(a: PolicyRule, b: PolicyRule): boolean {
+  if (a.from === b.from && a.to === b.to) return true;
+  return a.to !== INTERNET && b.to !== INTERNET && a.from === b.to && a.to === b.from;
+}
+
+function grantOf(d: { readonly reason: PolicyReason; readonly vip?: string; readonly rule?: number }): PolicyGrant {
+  return { reason: d.reason, ...(d.vip === undefined ? {} : { vip: d.vip }), ...(d.rule === undefined ? {} : { rule: d.rule }) };
+}
+
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -207,6 +243,8 @@ export class Controller {
   private readonly addresses = new Map<string, string>();
   private registry: Registry | undefined;
   private plan: TokenPlan | undefined;
+  /** The stored policy `plan` was computed from: another controller sharing the registry may change it. */
+  private plannedPolicy: PolicyInput | undefined;
   /** Each host's reply gateway as the current token plan has it. */
   private replyGateways = new Map<string, string>();
   /** The spec the switches' programs were generated from: a changed spec must fit them (program-change.ts). */
@@ -337,6 +375,8 @@ export class Controller {
       connection.events.on('pipeline-ready', ({ client, pushed }) => {
         // A controller that was backup may have missed drains the primary made in a shared registry.
         this.refreshDrains(rt);
+        // Likewise its policy: replanned before the reconcile below is queued, so that reconcile installs it.
+        this.refreshPolicy();
         this.checkRegistryIds();
         return this.enqueue(rt, () => {
           rt.awaitingReady = false;
@@ -567,11 +607,12 @@ export class Controller {
     const nowSeconds = this.clock.now() / 1000;
     this.replyGateways = new Map(this.spec.hosts.map((h) => [h.name, this.replyGatewayFor(h.name)]));
     const replyGateways = this.replyGateways;
+    const policy = registry.policyInput();
     this.plan = planTokens({
       spec: this.spec,
       ids: this.ids,
       keys: registry.keyRing(),
-      policy: compilePolicy(this.spec, registry.policyInput()),
+      policy: compilePolicy(this.spec, policy),
       now: nowSeconds,
       replyGateway: (host) => replyGateways.get(host.name)!,
     });
@@ -581,6 +622,7 @@ export class Controller {
     } catch (error) {
       this.log.error({ err: message(error) }, 'registry: recording the token plan failed');
     }
+    this.plannedPolicy = policy;
     this.events.emit('tokens-planned', { plan: this.plan });
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, this.plan.nextChangeAt * 1000 - this.clock.now()));
     // One timer at a time: a replan for another reason (a spec change, a reply path) replaces the pending one.
@@ -656,6 +698,89 @@ export class Controller {
     this.drained.delete(vm);
     this.log.info({ vm }, 'undrain');
     await this.updateGateways({ kind: 'undrain', vm });
+  }
+
+  // --- traffic policy ---
+
+  /** The stored policy and what it compiles to for the spec in force. */
+  policy(): PolicyStatus {
+    const input = this.requireRegistry().policyInput();
+    const compiled = compilePolicy(this.spec, input);
+    const vms = this.spec.vms.map((v) => v.name).sort(byCodeUnit);
+    return {
+      sameVip: input.sameVip,
+      rules: input.rules,
+      vmPairs: compiled.vmPairs().map(([from, to]) => ({ from, to, ...grantOf(compiled.decide(from, to)) })),
+      internetEgress: vms.flatMap((vm) => {
+        const d = compiled.decide(vm, INTERNET);
+        return d.allowed ? [{ vm, ...grantOf(d) }] : [];
+      }),
+    };
+  }
+
+  /**
+   * Adds an allow rule (`to` a VM, both ways, or INTERNET) and resolves once every switch has been
+   * written; false when the rule (in either direction) was there already. A rule naming a VM the
+   * spec lacks is refused (REGISTRY_BAD_POLICY_RULE naming `rule.from` / `rule.to`), changing nothing.
+   */
+  async allowTraffic(rule: PolicyRule): Promise<boolean> {
+    const registry = this.requireRunningRegistry();
+    const checked = checkPolicyRule(this.spec, rule);
+    if (registry.policyRules().some((r) => samePolicyRule(r, checked))) return false;
+    registry.addPolicyRule(this.spec, checked);
+    this.log.info({ rule: checked }, 'policy: rule added');
+    await this.applyPolicy();
+    return true;
+  }
+
+  /** Removes the rule (in either direction); resolves with whether it existed, after the writes. */
+  async removeTrafficRule(rule: PolicyRule): Promise<boolean> {
+    const registry = this.requireRunningRegistry();
+    const checked = checkPolicyRule(this.spec, rule);
+    const stored = registry.policyRules().filter((r) => samePolicyRule(r, checked));
+    if (stored.length === 0) return false;
+    for (const r of stored) registry.removePolicyRule(r);
+    this.log.info({ rule: checked }, 'policy: rule removed');
+    await this.applyPolicy();
+    return true;
+  }
+
+  /** Turns the same-VIP default on or off; resolves with whether it changed, after the writes. */
+  async setSameVipDefault(allowed: boolean): Promise<boolean> {
+    const registry = this.requireRunningRegistry();
+    if (registry.policyInput().sameVip === allowed) return false;
+    // The registry refuses anything but a boolean (naming `policy.sameVip`) before writing.
+    registry.setSameVipDefault(allowed);
+    this.log.info({ sameVip: allowed }, 'policy: same-VIP default changed');
+    await this.applyPolicy();
+    return true;
+  }
+
+  /** Plans tokens from the stored policy and waits until every switch took the difference. */
+  private async applyPolicy(): Promise<void> {
+    this.replan(true, { kind: 'policy' });
+    await this.settled();
+  }
+
+  /**
+   * Takes the registry's policy as the truth at a pipeline-ready: a controller that was backup
+   * planned with the policy of its last replan, and the primary may have changed it since.
+   */
+  private refreshPolicy(): void {
+    const registry = this.registry;
+    if (!this.running || registry === undefined || this.plannedPolicy === undefined) return;
+    let stored: PolicyInput;
+    try {
+      stored = registry.policyInput();
+    } catch (error) {
+      this.log.error({ err: message(error) }, 'registry: reading the policy failed; keeping the plan');
+      return;
+    }
+    const before = this.plannedPolicy;
+    const same = stored.sameVip === before.sameVip && stored.rules.length === before.rules.length && stored.rules.every((r, i) => r.from === before.rules[i]!.from && r.to === before.rules[i]!.to);
+    if (same) return;
+    this.log.info({ sameVip: stored.sameVip, rules: stored.rules }, 'policy changed in the registry');
+    this.replan(true, { kind: 'policy' });
   }
 
   /**
