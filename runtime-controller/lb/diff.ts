@@ -127,7 +127,7 @@ function compareNumeric(a: TableEntry, b: TableEntry, fields: readonly string[])
   return (a.priority ?? 0) - (b.priority ?? 0);
 }
 
-/** Whether `e` has exactly the key fields `names` (sorted), each a safe integer, and a safe-integer priority if any. */
+/** Whether `e` has exactly the key fields `names` (in any order), each a safe integer, and a safe-integer priority if any. */
 function isNumericEntry(e: TableEntry, names: readonly string[]): boolean {
   if (e.priority !== undefined && !Number.isSafeInteger(e.priority)) return false;
   let count = 0;
@@ -144,20 +144,32 @@ function isNumericEntry(e: TableEntry, names: readonly string[]): boolean {
 /**
  * The common case of a recomputed slot table: every key numeric (as numericFieldsOf decides), and
  * both lists hold the same keys at the same positions, in increasing key order (so each key once).
+ * With several VIPs the list runs VIP by VIP (in the spec's order), each by slot: the order its
+ * keys are built in, not by field name (`slot` before `vip_id`); that is the order checked.
  * Then the diff is one walk by index — no maps, no sort — and only changed values are written.
  * An entry identical to the installed one (a slot that kept its owner), or sharing its key
  * object, is checked once. Undefined when the lists are not so: the general path decides.
  */
 function alignedUpdates(installed: readonly TableEntry[], desired: readonly TableEntry[]): EntryUpdate[] | undefined {
   if (installed.length !== desired.length || desired.length === 0) return undefined;
-  const fields = sortedNames(installed[0]!.keys);
+  // Keys in the order their fields were built in (a computed slot table: VIP, then slot). Each
+  // run of one first-field value (a VIP) must increase and no run may come back, which proves
+  // every key is there once; the updates then go out in key-name order, as the general path gives them.
+  const fields = Object.keys(installed[0]!.keys);
+  const first = fields[0]!;
+  const byName = sortedNames(installed[0]!.keys);
+  const runs = new Set<number>();
   const out: EntryUpdate[] = [];
   let previous: TableEntry | undefined;
   for (let i = 0; i < desired.length; i++) {
     const entry = desired[i]!;
     const current = installed[i]!;
     if (!isNumericEntry(entry, fields)) return undefined;
-    if (previous !== undefined && compareNumeric(previous, entry, fields) >= 0) return undefined;
+    if (previous === undefined || previous.keys[first] !== entry.keys[first]) {
+      const run = entry.keys[first] as number;
+      if (runs.has(run)) return undefined;
+      runs.add(run);
+    } else if (compareNumeric(previous, entry, fields) >= 0) return undefined;
     previous = entry;
     if (current === entry) continue;
     if (current.keys !== entry.keys || current.priority !== entry.priority) {
@@ -165,7 +177,7 @@ function alignedUpdates(installed: readonly TableEntry[], desired: readonly Tabl
     }
     if (!sameValue(current, entry)) out.push({ type: 'MODIFY', entry, installed: current });
   }
-  return out;
+  return out.sort((a, b) => compareNumeric(a.entry, b.entry, byName));
 }
 
 /** Equal action and parameters by value; plain numbers are compared as they are. */
