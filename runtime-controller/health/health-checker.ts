@@ -1,5 +1,5 @@
 /**
- * Probes one target on its check's interval (seeded ±10% jitter), feeds each result to the
+ * Probes one target on its check's interval (seeded jitter, up to 10% sooner, never later), feeds each result to the
  * rise/fall state machine and reports state transitions. Time comes from a Clock and probes
  * from a Prober, both parameters, so this runs unchanged on a fake clock with a fake prober.
  */

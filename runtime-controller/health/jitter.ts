@@ -3,7 +3,11 @@
  * firing together, and a given seed gives the same schedule on every run (tests, replays).
  */
 
-/** Each delay is the interval scaled by a factor in [1 - f, 1 + f]. */
+/**
+ * Each delay is the interval scaled by a factor in (1 - f, 1]: never later than the interval, so
+ * a target that fails is declared down within interval × fall of its failure (plus the last
+ * probe's own time), as the spec's timings promise.
+ */
 export const JITTER_FRACTION = 0.1;
 
 /** FNV-1a (32-bit) of the UTF-16 code units: turns a seed text into a PRNG state. */
@@ -28,9 +32,9 @@ export function seededRandom(seed: number | string): () => number {
   };
 }
 
-/** `intervalMs` scaled by 1 ± JITTER_FRACTION according to `u` in [0, 1), rounded to whole ms. */
+/** `intervalMs` scaled by 1 − JITTER_FRACTION·u for `u` in [0, 1), rounded to whole ms (at most the interval). */
 export function jitteredInterval(intervalMs: number, u: number): number {
-  return Math.round(intervalMs * (1 + JITTER_FRACTION * (2 * u - 1)));
+  return Math.min(intervalMs, Math.round(intervalMs * (1 - JITTER_FRACTION * u)));
 }
 
 /** Delay before a target's first probe: up to JITTER_FRACTION of the interval, so a fleet starts spread out. */
