@@ -37,6 +37,13 @@ export const EXAMPLE_SPEC_FILE = join(REPO, 'examples', 'example.yaml');
  */
 export const E2E_HEALTH = { intervalMs: 400, timeoutMs: 350, rise: 2, fall: 3 } as const;
 
+/** A VIP's slot table on one gateway, and when the gateway last acknowledged a change of it (ms since the epoch). */
+export interface SlotTableMark {
+  readonly vip: string;
+  readonly gateway: string;
+  readonly writtenAt: number | undefined;
+}
+
 export interface E2eSpecOptions {
   /** Slot-table size of every VIP (default: the spec's). */
   readonly slots?: number;
@@ -126,10 +133,51 @@ export class RunningSystem {
     return { health: view.health, healthSince: view.healthSince, slots: view.slots, drained: backend.drained };
   }
 
-  /** Per gateway: when it last acknowledged a write of its tables (the controller's clock, ms since the epoch). */
-  async gatewaysWrittenAt(): Promise<Record<string, number | undefined>> {
-    const reply = await this.api.gateways();
-    return Object.fromEntries(reply.gateways.map((g) => [g.name, g.writtenAt]));
+  /**
+   * Ms from `sinceEpoch` to the last acknowledged change of these VIPs' slot tables on any
+   * gateway, from the controller's own time stamps (this machine's clock): what a poll adds is
+   * not in it. Call once the change is known to be written; gateways that needed no write since
+   * then count 0.
+   */
+  /**
+   * The slot tables (VIP, gateway) in which `vm` owns slots now, with the stamp of their last
+   * acknowledged write: the tables its removal must rewrite (see removalWrittenMs).
+   */
+  async slotTablesOf(vm: string): Promise<SlotTableMark[]> {
+    const reply = await this.api.vips();
+    return reply.vips.flatMap((v) =>
+      Object.entries(v.backends.find((b) => b.vm === vm)?.gateways ?? {})
+        .filter(([, g]) => g.slots > 0)
+        .map(([gateway]) => ({ vip: v.name, gateway, writtenAt: v.slotsWrittenAt[gateway] })),
+    );
+  }
+
+  /**
+   * Waits until every table of `marks` has been written again (a newer stamp), then gives the ms
+   * from `sinceEpoch` to the last of those writes, by the controller's own time stamps (this
+   * machine's clock): what this polling adds is not in it.
+   */
+  async removalWrittenMs(marks: readonly SlotTableMark[], sinceEpoch: number, timeoutMs: number): Promise<number> {
+    let latest = sinceEpoch;
+    await this.until(async () => {
+      const reply = await this.api.vips();
+      latest = sinceEpoch;
+      for (const m of marks) {
+        const at = reply.vips.find((v) => v.name === m.vip)?.slotsWrittenAt[m.gateway];
+        if (at === undefined || (m.writtenAt !== undefined && at <= m.writtenAt)) return false;
+        latest = Math.max(latest, at);
+      }
+      return true;
+    }, timeoutMs, `slot tables rewritten: ${marks.map((m) => `${m.vip} on ${m.gateway}`).join(', ')}`);
+    return latest - sinceEpoch;
+  }
+
+  async slotsWrittenSince(vips: readonly string[], sinceEpoch: number): Promise<number> {
+    const reply = await this.api.vips();
+    const unknown = vips.filter((name) => !reply.vips.some((v) => v.name === name));
+    if (unknown.length > 0) throw new E2eError('E2E_UNKNOWN_NAME', `no VIP named ${unknown.join(', ')}`);
+    const stamps = reply.vips.filter((v) => vips.includes(v.name)).flatMap((v) => Object.values(v.slotsWrittenAt));
+    return Math.max(0, ...stamps.map((t) => t - sinceEpoch));
   }
 
   /** Stops a VM's server (its connections are closed by the server). */

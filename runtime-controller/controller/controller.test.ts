@@ -118,6 +118,7 @@ for (const t of TARGETS) {
         expect(since.health).toBe('unhealthy');
         expect(since.healthSince).toBeGreaterThanOrEqual(stoppedAt);
         expect(d.controller.switchStatus().find((s) => s.name === gw.name)!.writtenAt).toBeGreaterThanOrEqual(since.healthSince!);
+        expect(d.controller.vipStatus().find((v) => v.name === 'api')!.slotsWrittenAt[gw.name]).toBeGreaterThanOrEqual(since.healthSince!);
       }
       // Its backend entry for the VIP is gone too (an unhealthy VM's pinned flows are rehashed). Only this VIP's:
       // the other VIP's checker of the same VM decides on its own timer.

@@ -123,6 +123,8 @@ interface SwitchRuntime {
   awaitingReady: boolean;
   /** Clock time the switch last acknowledged a write of its tables (a reconcile or a change that wrote something). */
   writtenAt: number | undefined;
+  /** Gateways: per VIP, when a change of its slot table was last acknowledged (a reconcile that wrote anything counts for every VIP). */
+  readonly slotsWrittenAt: Map<string, number>;
 }
 
 export interface SwitchStatus {
@@ -152,6 +154,8 @@ export interface VipStatus {
   }[];
   /** Per gateway: ok / kept-last / empty. */
   readonly tableStatus: Readonly<Record<string, string>>;
+  /** Per gateway that wrote it: when it last acknowledged a change of this VIP's slot table (ms since the epoch). */
+  readonly slotsWrittenAt: Readonly<Record<string, number>>;
 }
 
 export interface FlowRecord {
@@ -355,7 +359,7 @@ export class Controller {
     });
     const rt: SwitchRuntime = {
       name, role, connection, installed: undefined, tables: undefined, alarms: [], monitor: undefined,
-      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined, awaitingReady: true, writtenAt: undefined,
+      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined, awaitingReady: true, writtenAt: undefined, slotsWrittenAt: new Map(),
     };
     const log = this.log.child({ switch: name });
     this.detach.push(
@@ -514,7 +518,10 @@ export class Controller {
     });
     rt.installed = desired;
     rt.reconciledAt = this.clock.now();
-    if (report.inserted + report.modified + report.deleted > 0) rt.writtenAt = rt.reconciledAt;
+    if (report.inserted + report.modified + report.deleted > 0) {
+      rt.writtenAt = rt.reconciledAt;
+      if (rt.role === 'gateway') for (const vip of this.spec.vips) rt.slotsWrittenAt.set(vip.name, rt.reconciledAt);
+    }
     rt.lastError = undefined;
     this.markTokensInstalled(rt.name);
     await this.zeroCounters(rt, client, pushed);
@@ -553,7 +560,21 @@ export class Controller {
       }
     }
     const writeMs = Date.now() - started;
-    if (values.length > 0) rt.writtenAt = this.clock.now();
+    let slotChanges = 0;
+    if (values.length > 0) {
+      rt.writtenAt = this.clock.now();
+      const vipIds = new Set<number>();
+      for (const u of updates) {
+        if (u.entry.table !== GATEWAY_P4.slotTable) continue;
+        slotChanges++;
+        vipIds.add(Number(u.entry.keys['vip_id']));
+      }
+      const vipNames = namesById(this.ids.vip);
+      for (const id of vipIds) {
+        const vip = vipNames.get(id);
+        if (vip !== undefined) rt.slotsWrittenAt.set(vip, rt.writtenAt);
+      }
+    }
     rt.installed = desired;
     this.markTokensInstalled(rt.name);
     await this.zeroCounters(rt, client);
@@ -567,7 +588,7 @@ export class Controller {
       inserted: count('INSERT'),
       modified: count('MODIFY') + defaults.length,
       deleted: count('DELETE'),
-      slotChanges: updates.filter((u) => u.entry.table === GATEWAY_P4.slotTable).length,
+      slotChanges,
       writeMs,
       convergenceMs,
     };
@@ -923,6 +944,10 @@ export class Controller {
           }])),
         })),
         tableStatus: Object.fromEntries(perGateway.map(({ g, t }) => [g.name, t?.status ?? 'not-computed'])),
+        slotsWrittenAt: Object.fromEntries(perGateway.flatMap(({ g }) => {
+          const at = g.slotsWrittenAt.get(vip.name);
+          return at === undefined ? [] : [[g.name, at]];
+        })),
       };
     });
   }
