@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { backendId } from '../../core/spec/lookup.ts';
 import type { LbSpec } from '../../core/spec/schema.ts';
 import { ALL_HEALTHY, gatewayView, type GatewayView } from './backends.ts';
-import { applyUpdates, diffDefaults, diffEntries, type EntryUpdate } from './diff.ts';
+import { alignedUpdates, applyUpdates, diffDefaults, diffEntries, type EntryUpdate } from './diff.ts';
 import { canonicalScalar, entryKey, type TableEntry } from './entry.ts';
 import { LbError } from './errors.ts';
 import { computeGatewayTables, type GatewayTables } from './gateway-tables.ts';
@@ -105,6 +105,21 @@ describe('diffEntries', () => {
     // Position by position, a VIP whose run comes back is no proof of unique keys: the general path finds the duplicate.
     const other: TableEntry = { ...e, keys: { vip_id: 2, slot: 2 } };
     expect(() => diffEntries([e, other, { ...e, params: { backend_id: 3 } }], [e, other, { ...e, params: { backend_id: 2 } }])).toThrow(LbError);
+  });
+
+  it('walks a recomputed slot table of several VIPs by position, whatever the order of their ids', () => {
+    // Tables list VIPs by name: 'api' (id 2) before 'web' (id 1), as in the example.
+    const base = fixtureSpec({ vms: [{ location: 'east' }, { location: 'east' }, { location: 'east', weight: 2 }], gateways: ['east'], slots: 512 });
+    const vip = base.vips[0]!;
+    const spec: LbSpec = { ...base, vips: [{ ...vip, name: 'web' }, { ...vip, name: 'api', address: '203.0.113.20' }] };
+    const slotsOf = (t: GatewayTables) => t.entries.filter((e) => e.table === GATEWAY_P4.slotTable);
+    const before = tables(spec, ALL_HEALTHY);
+    const after = tables(spec, down('vm-1'), before);
+    expect(slotsOf(before).map((e) => e.keys.vip_id).filter((v, i, a) => a.indexOf(v) === i)).toEqual([2, 1]);
+    const byPosition = alignedUpdates(slotsOf(before), slotsOf(after));
+    expect(byPosition).toBeDefined();
+    expect(byPosition!.length).toBeGreaterThan(0);
+    expect(ofType(diffEntries(before.entries, after.entries), 'MODIFY', GATEWAY_P4.slotTable)).toEqual(byPosition);
   });
 
   it('rejects an entry list with one key twice', () => {

@@ -149,8 +149,9 @@ function isNumericEntry(e: TableEntry, names: readonly string[]): boolean {
  * Then the diff is one walk by index — no maps, no sort — and only changed values are written.
  * An entry identical to the installed one (a slot that kept its owner), or sharing its key
  * object, is checked once. Undefined when the lists are not so: the general path decides.
+ * (Exported for the tests that check a recomputed table takes this path.)
  */
-function alignedUpdates(installed: readonly TableEntry[], desired: readonly TableEntry[]): EntryUpdate[] | undefined {
+export function alignedUpdates(installed: readonly TableEntry[], desired: readonly TableEntry[]): EntryUpdate[] | undefined {
   if (installed.length !== desired.length || desired.length === 0) return undefined;
   // Keys in the order their fields were built in (a computed slot table: VIP, then slot). Each
   // run of one first-field value (a VIP) must increase and no run may come back, which proves
