@@ -18,7 +18,7 @@ import { Bmv2Fleet, bmv2Availability } from '../runtime-controller/controller/bm
 import { Controller, type ControllerOptions } from '../runtime-controller/controller/controller.ts';
 import { toDesiredState } from '../runtime-controller/controller/desired.ts';
 import { buildPipelines, type RolePipelines } from '../runtime-controller/controller/pipelines.ts';
-import { exampleSpecText } from '../runtime-controller/controller/test-setup.ts';
+import { exampleSpecText, startDeploymentOn } from '../runtime-controller/controller/test-setup.ts';
 import type { ProbeResult } from '../runtime-controller/health/index.ts';
 import { GATEWAY_TABLE_ORDER } from '../runtime-controller/lb/index.ts';
 import { reconcile } from '../runtime-controller/switch/reconcile.ts';
@@ -280,12 +280,50 @@ async function benchTarget(kind: Kind, tools: Parameters<typeof Bmv2Fleet.start>
   };
 }
 
+/**
+ * The whole example at full size (2 gateways, 2 VIPs × 65,536 slots, geo preference on web) on
+ * in-process embedded targets: a one-VM drain rewrites the slots of both VIPs on both gateways,
+ * as a VM failure does in the demo (one VIP alone hid a slow diff of several VIPs' slot tables).
+ */
+async function fullExampleBench(): Promise<TargetBench> {
+  const d = await startDeploymentOn({ kind: 'embedded' }, { prober: async () => ({ ok: true, latencyMs: 0 }), logger: silent }, { slots: SLOTS });
+  try {
+    await d.controller.waitUntilReconciled(300_000);
+    for (;;) {
+      await d.controller.settled();
+      const ready = d.controller.vipStatus().every((v) => Object.values(v.tableStatus).every((s) => s === 'ok') && v.backends.every((b) => Object.values(b.gateways).every((g) => g.health === 'healthy')));
+      if (ready) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (error) {
+    await d.close();
+    throw error;
+  }
+  let drained = false;
+  return {
+    cases: [
+      {
+        name: '[embedded] full example: one-VM drain/undrain of vm-b1 (2 gateways × 2 VIPs × 65,536 slots) → acknowledged writes',
+        group: 'change',
+        warmup: 2,
+        iterations: 10,
+        fn: async () => {
+          drained = !drained;
+          await (drained ? d.controller.drain('vm-b1') : d.controller.undrain('vm-b1'));
+        },
+      },
+    ],
+    teardown: () => d.close(),
+  };
+}
+
 const skipped: string[] = [];
 const benches: TargetBench[] = [];
 const bmv2 = bmv2Availability();
 if (!bmv2.available) skipped.push(`the BMv2 cases: ${bmv2.reason}`);
 try {
   benches.push(await benchTarget('embedded', undefined));
+  benches.push(await fullExampleBench());
   if (bmv2.available) benches.push(await benchTarget('bmv2', bmv2.tools));
 } catch (error) {
   for (const b of benches) await b.teardown();
