@@ -72,7 +72,10 @@ describe('p4lb status | drain | undrain | flows | reload | backends | policy aga
     await eventually(async () => (await d.controller.flows('gw-east')).length === 1, 5_000, 'one flow');
     const out = await p4lb(['flows', '--gateway', 'gw-east']);
     expect(out).toMatch(/^gw-east: 1 pinned flow\n {2}way +index +signature +backend +last seen \(ticks\)\n {2}[01] +\d+ +0x[0-9a-f]{8} +vm-a[12] +\d+\n$/);
-    expect(formatFlows({ gateway: 'gw-west', count: 0, flows: [] })).toBe('gw-west: 0 pinned flows\n');
+    expect(formatFlows({ gateway: 'gw-west', count: 0, unreadable: 0, flows: [] })).toBe('gw-west: 0 pinned flows\n');
+    expect(formatFlows({ gateway: 'gw-west', count: 0, unreadable: 3, flows: [] })).toBe(
+      "gw-west: 0 pinned flows\n3 more could not be read (the switch's register service cannot return values of 2^63 and more: BMv2's Thrift)\n",
+    );
   });
 
   it('fails with the API\'s error, or when there is no token', async () => {

@@ -61,7 +61,8 @@ export function formatStatus(switches: GatewaysReply, vips: VipsReply): string {
 /** What `p4lb flows` prints: one line per pinned flow. */
 export function formatFlows(reply: FlowsReply): string {
   const rows = [['  way', 'index', 'signature', 'backend', 'last seen (ticks)'], ...reply.flows.map((f) => [`  ${f.way}`, String(f.index), `0x${f.signature.toString(16).padStart(8, '0')}`, f.backend ?? `#${f.backendId}`, String(f.lastSeenTicks)])];
-  return `${[`${reply.gateway}: ${reply.count} pinned flow${reply.count === 1 ? '' : 's'}`, ...(reply.count === 0 ? [] : table(rows))].join('\n')}\n`;
+  const unreadable = reply.unreadable > 0 ? [`${reply.unreadable} more could not be read (the switch's register service cannot return values of 2^63 and more: BMv2's Thrift)`] : [];
+  return `${[`${reply.gateway}: ${reply.count} pinned flow${reply.count === 1 ? '' : 's'}`, ...(reply.count === 0 ? [] : table(rows)), ...unreadable].join('\n')}\n`;
 }
 
 /** What a spec change added and removed, on one line: `VMs added: vm-a3; web: added vm-a3, removed vm-b2`. */

@@ -32,6 +32,8 @@ export interface DrainReply {
 export interface FlowsReply {
   readonly gateway: string;
   readonly count: number;
+  /** Occupied cells the switch's register service could not read (BMv2's Thrift: values of 2^63 and more); not in `flows` or `count`. */
+  readonly unreadable: number;
   readonly flows: readonly FlowRecord[];
 }
 export interface TokensReply {

@@ -152,6 +152,8 @@ describe('admin API over HTTP against a running controller', () => {
     const client = new AdminClient({ api: api.address, token: TOKEN });
     await eventually(async () => (await client.flows({ gateway: 'gw-west' })).count === 2, 5_000, 'two flows');
     const flows = await client.flows({ gateway: 'gw-west' });
+    // The embedded target reads every 64-bit cell over P4Runtime.
+    expect(flows.unreadable).toBe(0);
     const one = flows.flows[0]!.backend!;
     const filtered = await client.flows({ gateway: 'gw-west', backend: one });
     expect(filtered.flows.every((f) => f.backend === one)).toBe(true);

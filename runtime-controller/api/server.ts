@@ -20,7 +20,7 @@ import { ApiError } from './errors.ts';
 /** What the API needs of the controller. */
 export type AdminController = Pick<
   Controller,
-  | 'vipStatus' | 'switchStatus' | 'alarms' | 'drain' | 'undrain' | 'drainedVms' | 'flows' | 'tokens' | 'tokenPlanSummary'
+  | 'vipStatus' | 'switchStatus' | 'alarms' | 'drain' | 'undrain' | 'drainedVms' | 'flowReport' | 'tokens' | 'tokenPlanSummary'
   | 'policy' | 'allowTraffic' | 'removeTrafficRule' | 'setSameVipDefault'
 >;
 
@@ -231,8 +231,8 @@ export async function handleApiRequest(options: AdminApiOptions, method: string,
       const gateway = single(url.searchParams, 'gateway');
       if (gateway === undefined) throw new ApiError('API_BAD_REQUEST', "query parameter 'gateway' is required", 'gateway');
       const backend = single(url.searchParams, 'backend');
-      const flows = await c.flows(gateway, backend === undefined ? {} : { backend });
-      return { status: 200, body: { gateway, ...(backend === undefined ? {} : { backend }), count: flows.length, flows } };
+      const { flows, unreadable } = await c.flowReport(gateway, backend === undefined ? {} : { backend });
+      return { status: 200, body: { gateway, ...(backend === undefined ? {} : { backend }), count: flows.length, unreadable, flows } };
     }
     if (path === '/v1/tokens') {
       if (method !== 'GET') return methodNotAllowed('GET');

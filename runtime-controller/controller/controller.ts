@@ -967,6 +967,15 @@ export class Controller {
 
   /** The gateway's pinned flows from its flow-state registers, optionally only those of one backend VM. */
   async flows(gateway: string, filter: { readonly backend?: string } = {}): Promise<FlowRecord[]> {
+    return (await this.flowReport(gateway, filter)).flows;
+  }
+
+  /**
+   * flows(), and how many occupied cells could not be read: BMv2's Thrift register service
+   * saturates 64-bit values at 2^63, so entries whose signature has its top bit set are lost to
+   * it (about half); their backend is unknown, so a backend filter cannot exclude them.
+   */
+  async flowReport(gateway: string, filter: { readonly backend?: string } = {}): Promise<{ readonly flows: FlowRecord[]; readonly unreadable: number }> {
     const rt = this.runtime(gateway, 'gateway');
     if (filter.backend !== undefined) this.checkVm(filter.backend);
     const client = this.liveClient(rt);
@@ -989,7 +998,7 @@ export class Controller {
       }
     }
     if (unreadable > 0) this.log.warn({ gateway, unreadable }, 'flow-state entries the register service could not read (BMv2 Thrift saturates values of 2^63 and more)');
-    return out;
+    return { flows: out, unreadable };
   }
 
   /** Packet and byte counters by VIP and backend (gateways), drops by reason (every switch). */
