@@ -130,11 +130,22 @@ for (const t of TARGETS) {
       expect(healthUpdates.length).toBeGreaterThanOrEqual(2);
       for (const u of healthUpdates) expect(u.convergenceMs).toBeGreaterThanOrEqual(0);
       for (const gw of d.spec.gateways) expect(healthUpdates.filter((u) => u.switch === gw.name).reduce((n, u) => n + u.slotChanges, 0)).toBeGreaterThan(0);
+      const transitions: { gateway: string; from: string; to: string; at: number }[] = [];
+      const offHealth = d.controller.events.on('health', (t) => {
+        if (t.target.vip === 'api' && t.target.vm === 'vm-a1') transitions.push({ gateway: t.gateway, from: t.from, to: t.to, at: t.at });
+      });
+      const restartedAt = Date.now();
       await d.backends.get('vm-a1')!.start();
-      await eventually(async () => {
+      const back = await eventually(async () => {
         for (const gw of d.spec.gateways) if (!slotOwners(await d.readEntries(gw.name, GATEWAY_P4.slotTable), api).has(a1)) return false;
         return true;
       }, 5_000, 'vm-a1 back in every slot table');
+      offHealth();
+      // Back only after `rise` passing probes: each gateway went unhealthy → healthy once, at least
+      // (rise − 1) jittered intervals (each at least 90% of one) after the server came back.
+      expect(transitions.map((t) => `${t.gateway} ${t.from}→${t.to}`).sort()).toEqual(d.spec.gateways.map((g) => `${g.name} unhealthy→healthy`).sort());
+      for (const t of transitions) expect(t.at - restartedAt).toBeGreaterThanOrEqual((TEST_HEALTH.rise - 1) * TEST_HEALTH.intervalMs * 0.9);
+      expect(back).toBeGreaterThanOrEqual((TEST_HEALTH.rise - 1) * TEST_HEALTH.intervalMs * 0.9);
       off();
       await allHealthy(d);
     });

@@ -29,7 +29,7 @@ const HEALTH_STATES: readonly HealthState[] = ['unknown', 'healthy', 'unhealthy'
 const TOKEN_STATES: readonly TokenState[] = ['issued', 'installed', 'expired', 'removed'];
 /** Seconds: writes of a few entries take milliseconds, a full slot table rewrite can take seconds. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** Seconds: convergence is bounded below by interval × fall of the health check. */
+/** Seconds: from the deciding probe to the acknowledged write (computation, diff, write). */
 const CONVERGENCE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 
 export class ControllerMetrics {
