@@ -9,7 +9,7 @@ import { backendId, vipId } from '../../core/spec/lookup.ts';
 import type { Prober } from '../health/index.ts';
 import { diffEntries, entryKey, GATEWAY_P4, type TableEntry } from '../lb/index.ts';
 import { Controller, type ControllerEvents, type ControllerOptions } from './controller.ts';
-import { eventually, startDeployment, type Deployment } from './test-setup.ts';
+import { controllerTestTargets, eventually, startDeploymentOn, suiteName, type SwitchDeployment as Deployment } from './test-setup.ts';
 
 const silent = pino({ level: 'silent' });
 const SWITCHES = ['gw-east', 'gw-west', 'host-a', 'host-b'] as const;
@@ -19,7 +19,7 @@ const SWITCHES = ['gw-east', 'gw-west', 'host-a', 'host-b'] as const;
  */
 const alwaysUp: Prober = async () => ({ ok: true, latencyMs: 0 });
 
-/** Another controller on the deployment's switches, backends, pipelines and data folder. */
+/** Another controller on the deployment's switches, backends, pipelines, data folder and target options (BMv2: Thrift register access). */
 function controllerOn(d: Deployment, extra: Partial<ControllerOptions> = {}): Controller {
   return new Controller({
     spec: d.spec,
@@ -29,6 +29,7 @@ function controllerOn(d: Deployment, extra: Partial<ControllerOptions> = {}): Co
     backoff: { baseMs: 50, capMs: 400, jitter: 0 },
     resolveEndpoint: (_vip, vm) => ({ host: '127.0.0.1', port: d.backends.get(vm.name)!.port }),
     prober: alwaysUp,
+    ...d.controllerOptions,
     ...extra,
   });
 }
@@ -54,7 +55,7 @@ async function snapshot(d: Deployment): Promise<Map<string, TableEntry[]>> {
   return new Map(await Promise.all(SWITCHES.map(async (s) => [s, await d.readEntries(s)] as const)));
 }
 
-describe('Controller state across processes', () => {
+for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(suiteName('Controller state across processes', t), () => {
   const cleanup: (() => Promise<void>)[] = [];
 
   afterEach(async () => {
@@ -62,7 +63,7 @@ describe('Controller state across processes', () => {
   });
 
   async function deployment(extra: Partial<ControllerOptions> = {}): Promise<Deployment> {
-    const d = await startDeployment({ prober: alwaysUp, ...extra });
+    const d = await startDeploymentOn(t.target, { prober: alwaysUp, ...extra });
     cleanup.push(() => d.close());
     await d.controller.waitUntilReconciled(60_000);
     await allHealthy(d.controller, 'first controller');
@@ -173,7 +174,10 @@ describe('Controller state across processes', () => {
     await standby.waitUntilReconciled(30_000);
     expect(lines.some((l) => l.includes('the registry holds other data-plane ids than this controller'))).toBe(true);
   }, 120_000);
+});
 
+// Option checking only: no switch is involved, so once rather than per target.
+describe('Controller election id', () => {
   it('rejects an election id outside 1..2^128-1', () => {
     const base = { spec: { gateways: [], hosts: [], vms: [], vips: [] } as unknown as ControllerOptions['spec'], dataDir: ':memory:', logger: silent };
     expect(() => new Controller({ ...base, electionId: 0n })).toThrow(expect.objectContaining({ code: 'CONTROLLER_BAD_OPTIONS' }));
