@@ -5,6 +5,7 @@
  */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { frame, innerPacket } from '../../bmv2-tests/dsl/scenario.ts';
 import { backendId, vipId } from '../../core/spec/lookup.ts';
 import type { Prober } from '../health/index.ts';
 import { diffEntries, entryKey, GATEWAY_P4, type TableEntry } from '../lb/index.ts';
@@ -137,6 +138,20 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
     }
     expect(writes).toEqual([]);
     expect(standby.installedEntries('gw-east')).toBeUndefined();
+    // Flows the data plane pinned under the primary (new api flows into gw-east).
+    const gw = d.switches.get('gw-east')!;
+    for (let port = 41_000; port < 41_012; port++) {
+      gw.send(1, frame('02:00:00:00:00:01', '02:00:00:00:00:fe', innerPacket({ src: '198.51.100.9', srcPort: port, dst: '203.0.113.20', dstPort: 8080 })));
+    }
+    const pinned = async (c: Controller) => {
+      const report = await c.flowReport('gw-east');
+      return { unreadable: report.unreadable, flows: report.flows.map((f) => `${f.way}/${f.index} ${f.signature} ${f.backend}`).sort() };
+    };
+    await eventually(async () => {
+      const r = await pinned(d.controller);
+      return r.flows.length + r.unreadable === 12;
+    }, 5_000, '12 pinned flows');
+    const flowsBefore = await pinned(d.controller);
 
     await d.controller.stop();
     await standby.waitUntilReconciled(30_000);
@@ -151,6 +166,8 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
       expect(entries, s).toHaveLength(before.get(s)!.length);
       expect(new Set(entries.map(entryKey)).size, s).toBe(entries.length);
     }
+    // The flow state is the switch's, and the standby reads the same (on BMv2 through Thrift).
+    expect(await pinned(standby)).toEqual(flowsBefore);
     // The takeover found every switch as it should be: it pushed no pipeline and changed no entry.
     expect(reports.map((r) => [r.switch, r.pipelinePushed, r.inserted + r.modified + r.deleted]).sort()).toEqual(
       SWITCHES.map((s) => [s, false, 0]),
