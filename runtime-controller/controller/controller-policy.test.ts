@@ -13,7 +13,7 @@ import type { Prober } from '../health/index.ts';
 import { toJson } from '../api/server.ts';
 import { entryKey, HOST_P4, type TableEntry } from '../lb/index.ts';
 import { Controller, type TablesUpdated } from './controller.ts';
-import { controllerTestTargets, eventually, exampleSpecAt, startDeploymentOn, suiteName, type SwitchDeployment as Deployment } from './test-setup.ts';
+import { controllerTestTargets, eventually, exampleSpecAt, startDeploymentOn, startHealthyDeploymentOn, suiteName, type SwitchDeployment as Deployment } from './test-setup.ts';
 
 const alwaysUp: Prober = async () => ({ ok: true, latencyMs: 0 });
 const anyEndpoint = () => ({ host: '127.0.0.1', port: 9 });
@@ -84,11 +84,8 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
   const cleanup: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    d = await startDeploymentOn(t.target, { prober: alwaysUp, resolveEndpoint: anyEndpoint });
-    await d.controller.waitUntilReconciled(60_000);
     // Health settles first, so that no health update joins (and writes with) the policy's.
-    await eventually(() => d.controller.vipStatus().every((v) => v.backends.every((b) => Object.values(b.gateways).every((g) => g.health === 'healthy'))), 15_000, 'every backend healthy');
-    await d.controller.settled();
+    d = await startHealthyDeploymentOn(t.target, { prober: alwaysUp, resolveEndpoint: anyEndpoint });
   }, 120_000);
 
   afterAll(async () => {

@@ -20,7 +20,7 @@ import { openRegistry } from '../registry/store.ts';
 import { P4Schema } from '../schema/p4-schema.ts';
 import { Controller } from './controller.ts';
 import { describeSpecChange, specChangeProblems } from './spec-change.ts';
-import { controllerTestTargets, eventually, exampleSpecAt, startDeploymentOn, suiteName, type SwitchDeployment as Deployment } from './test-setup.ts';
+import { allBackendsHealthy as allHealthy, controllerTestTargets, eventually, exampleSpecAt, startHealthyDeploymentOn, suiteName, type SwitchDeployment as Deployment } from './test-setup.ts';
 
 const alwaysUp: Prober = async () => ({ ok: true, latencyMs: 0 });
 /** Probes never reach an address (alwaysUp answers), but VMs added by a test have no server of the deployment. */
@@ -73,9 +73,6 @@ function withVip(spec: LbSpec, name: string, backends: readonly string[]): LbSpe
   const { targetPort: _nat, ...api } = spec.vips.find((v) => v.name === 'api')!;
   return { ...spec, vips: [...spec.vips, { ...api, name, mode: 'tunnel', address: '203.0.113.30', ports: [9090], backends: [...backends] }] };
 }
-
-const allHealthy = (c: Controller): boolean =>
-  c.vipStatus().every((v) => v.backends.every((b) => Object.values(b.gateways).every((g) => g.health === 'healthy')));
 
 // Ports are unique per host: host-b's vm-b1 has 7003, so host-a can give it to a new VM, and the
 // running host program already parses it.
@@ -141,10 +138,7 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
     new Map((await d.readEntries(host, HOST_P4.localVm)).map((e) => [Number(e.keys['vm_udp_port']), Number(e.params['vm_id'])]));
 
   beforeAll(async () => {
-    d = await startDeploymentOn(t.target, { prober: alwaysUp, resolveEndpoint: anyEndpoint, clock });
-    await d.controller.waitUntilReconciled(60_000);
-    await eventually(() => allHealthy(d.controller), 15_000, 'every backend healthy');
-    await d.controller.settled();
+    d = await startHealthyDeploymentOn(t.target, { prober: alwaysUp, resolveEndpoint: anyEndpoint, clock });
     d.controller.events.on('reconciled', (e) => {
       if (e.pipelinePushed) pushes++;
     });
@@ -281,10 +275,7 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
   const cleanup: (() => Promise<void> | void)[] = [];
 
   beforeAll(async () => {
-    d = await startDeploymentOn(t.target, { prober: alwaysUp, resolveEndpoint: anyEndpoint });
-    await d.controller.waitUntilReconciled(60_000);
-    await eventually(() => allHealthy(d.controller), 15_000, 'every backend healthy');
-    await d.controller.settled();
+    d = await startHealthyDeploymentOn(t.target, { prober: alwaysUp, resolveEndpoint: anyEndpoint });
   }, 120_000);
 
   afterAll(async () => {

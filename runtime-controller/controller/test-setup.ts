@@ -323,6 +323,28 @@ export async function startSettledDeployment(extra: Partial<ControllerOptions> =
   return d;
 }
 
+/** Every backend healthy for every VIP on every gateway, as `c` sees it. */
+export function allBackendsHealthy(c: Controller): boolean {
+  return c.vipStatus().every((v) => v.backends.every((b) => Object.values(b.gateways).every((g) => g.health === 'healthy')));
+}
+
+/**
+ * startDeploymentOn, then wait until every switch is reconciled, every backend is healthy and the
+ * writes that followed are done: a deployment at rest, whose next write is the test's own.
+ */
+export async function startHealthyDeploymentOn(target: DeploymentTarget, extra: Partial<ControllerOptions> = {}, tweaks: SpecTweaks = {}): Promise<SwitchDeployment> {
+  const d = await startDeploymentOn(target, extra, tweaks);
+  try {
+    await d.controller.waitUntilReconciled(60_000);
+    await eventually(() => allBackendsHealthy(d.controller), 15_000, 'every backend healthy');
+    await d.controller.settled();
+  } catch (error) {
+    await d.close();
+    throw error;
+  }
+  return d;
+}
+
 /** Polls `check` every 20 ms until it holds; returns the elapsed ms, or throws after `timeoutMs`. */
 export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<number> {
   const started = Date.now();
