@@ -7,7 +7,7 @@ import { frame, innerPacket } from '../../bmv2-tests/dsl/scenario.ts';
 import { startAdminApi, type RunningAdminApi } from '../../runtime-controller/api/server.ts';
 import { NOTHING_APPLIED, SpecFile } from '../../runtime-controller/controller/spec-file.ts';
 import { eventually, exampleSpecText, startDeployment, type Deployment } from '../../runtime-controller/controller/test-setup.ts';
-import { formatBackendEdit, formatFlows, formatPolicy, formatSpecApplied, registerAdmin } from './admin.ts';
+import { formatBackendEdit, formatFlows, formatPending, formatPolicy, formatSpecApplied, registerAdmin } from './admin.ts';
 
 const TOKEN = '0123456789abcdef'.repeat(4);
 
@@ -56,6 +56,15 @@ describe('p4lb status | drain | undrain | flows | reload | backends | policy aga
     const parsed = JSON.parse(await p4lb(['status', '--json'])) as { gateways: unknown[]; vips: unknown[] };
     expect(parsed.gateways).toHaveLength(2);
     expect(parsed.vips).toHaveLength(2);
+  });
+
+  it('drain with a gateway down says which switch has not got it yet', async () => {
+    await d.targets.get('gw-west')!.close();
+    await eventually(() => d.controller.switchStatus().find((s) => s.name === 'gw-west')!.phase !== 'pipeline-ready', 5_000, 'gw-west seen down');
+    expect(await p4lb(['drain', 'vm-b2'])).toBe('vm-b2: drained; drained VMs: vm-b2\nnot yet written: gw-west (not connected); stored, they get it when they are back\n');
+    await d.restartTarget('gw-west');
+    await d.controller.waitUntilReconciled(30_000);
+    expect(await p4lb(['undrain', 'vm-b2'])).toBe('vm-b2: not drained; drained VMs: none\n');
   });
 
   it('drain and undrain change the controller, with the token from --token', async () => {
@@ -110,7 +119,7 @@ describe('p4lb status | drain | undrain | flows | reload | backends | policy aga
     const invalid = await p4lb(['reload']).catch((e: unknown) => e);
     expect((invalid as Error & { describe(): string }).describe()).toMatch(/^.*lb\.yaml: 1 problem in the spec\n {2}.*lb\.yaml:\d+:\d+: vips\[0\]\.backends\[1\]: unknown VM 'vm-a9'/);
     writeFileSync(specPath, specText);
-    expect(JSON.parse(await p4lb(['reload', '--json']))).toEqual({ applied: { vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [{ vip: 'api', added: ['vm-b2'], removed: [] }] } });
+    expect(JSON.parse(await p4lb(['reload', '--json']))).toEqual({ applied: { vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [{ vip: 'api', added: ['vm-b2'], removed: [] }], switches: { written: ['gw-east', 'gw-west', 'host-a', 'host-b'], pending: [] } } });
   });
 
   it('policy shows the default, the rules and what they allow; allow, remove and same-vip change it', async () => {
@@ -150,5 +159,13 @@ describe('p4lb status | drain | undrain | flows | reload | backends | policy aga
     expect(formatSpecApplied({ vmsAdded: ['vm-a3'], vmsRemoved: [], vipsAdded: ['extra'], vipsRemoved: ['old'], backends: [{ vip: 'web', added: ['vm-a3'], removed: ['vm-b2', 'vm-b1'] }, { vip: 'api', added: [], removed: ['vm-a1'] }] }))
       .toBe('VMs added: vm-a3; VIPs added: extra; VIPs removed: old; web: added vm-a3, removed vm-b2, vm-b1; api: removed vm-a1');
     expect(formatBackendEdit({ vip: 'api', vm: 'vm-a3', present: true, changed: true, backends: ['vm-a1', 'vm-a3'], applied: NOTHING_APPLIED })).toBe('api: vm-a3 added; backends now: vm-a1, vm-a3\n');
+  });
+
+  it('lists the switches a change has not reached yet, and nothing when every switch took it', () => {
+    const switches = { written: ['gw-east'], pending: [{ switch: 'gw-west', reason: 'not connected' }, { switch: 'host-a', reason: 'write failed: refused' }] };
+    expect(formatPending(switches)).toBe('not yet written: gw-west (not connected), host-a (write failed: refused); stored, they get it when they are back\n');
+    expect(formatPending({ written: ['gw-east', 'gw-west'], pending: [] })).toBe('');
+    expect(formatBackendEdit({ vip: 'api', vm: 'vm-a3', present: false, changed: true, backends: ['vm-a1'], applied: { ...NOTHING_APPLIED, switches } }))
+      .toBe('api: vm-a3 removed; backends now: vm-a1\nnot yet written: gw-west (not connected), host-a (write failed: refused); stored, they get it when they are back\n');
   });
 });

@@ -10,7 +10,7 @@ import { P4lbError } from '../../core/errors.ts';
 import { AdminClient, type BackendReply, type FlowsReply, type GatewaysReply, type PolicyReply, type PolicyRuleReply, type VipsReply } from '../../runtime-controller/api/client.ts';
 import type { PolicyGrant } from '../../runtime-controller/controller/controller.ts';
 import { INTERNET, type PolicyRule } from '../../runtime-controller/registry/policy.ts';
-import type { SpecApplied } from '../../runtime-controller/controller/spec-change.ts';
+import type { SpecApplied, WriteOutcome } from '../../runtime-controller/controller/spec-change.ts';
 import { API_TOKEN_ENV, DEFAULT_API_ADDRESS } from './run.ts';
 
 export interface AdminIo {
@@ -79,7 +79,16 @@ export function formatSpecApplied(applied: SpecApplied): string {
 /** What `p4lb backends add|remove` prints. */
 export function formatBackendEdit(reply: BackendReply): string {
   const what = reply.changed ? `${reply.vm} ${reply.present ? 'added' : 'removed'}` : `${reply.vm} is ${reply.present ? 'already' : 'not'} a backend, nothing changed`;
-  return `${reply.vip}: ${what}; backends${reply.changed ? ' now' : ''}: ${reply.backends.join(', ')}\n`;
+  return `${reply.vip}: ${what}; backends${reply.changed ? ' now' : ''}: ${reply.backends.join(', ')}\n${formatPending(reply.applied.switches)}`;
+}
+
+/**
+ * The switches a stored change has not reached yet, one line (`not yet written: gw-west (not
+ * connected)`), or nothing when every switch took it; they get it when they are back.
+ */
+export function formatPending(switches: WriteOutcome | undefined): string {
+  if (switches === undefined || switches.pending.length === 0) return '';
+  return `not yet written: ${switches.pending.map((p) => `${p.switch} (${p.reason})`).join(', ')}; stored, they get it when they are back\n`;
 }
 
 const ruleText = (r: PolicyRule): string => `${r.from} ${r.to === INTERNET ? '->' : '<->'} ${r.to}`;
@@ -121,7 +130,7 @@ export function formatPolicyRuleEdit(reply: PolicyRuleReply): string {
   const rule = ruleText(reply.rule);
   const what = reply.changed ? `${rule} ${reply.present ? 'allowed' : 'removed'}` : `${rule} is already allowed by a rule, nothing changed`;
   const pairs = reply.policy.vmPairs.filter((p) => p.from < p.to).length;
-  return `${what}; ${pairs} VM pair${pairs === 1 ? '' : 's'} may talk, ${reply.policy.internetEgress.length} VM${reply.policy.internetEgress.length === 1 ? '' : 's'} reach the Internet\n`;
+  return `${what}; ${pairs} VM pair${pairs === 1 ? '' : 's'} may talk, ${reply.policy.internetEgress.length} VM${reply.policy.internetEgress.length === 1 ? '' : 's'} reach the Internet\n${formatPending(reply.switches)}`;
 }
 
 function common(cmd: Command): Command {
@@ -155,7 +164,7 @@ export function registerAdmin(program: Command, io: Partial<AdminIo> = {}): void
     ).action(async (vm: string, options: CommonOptions, command: Command) => {
       const client = clientOf(options, env);
       const reply = verb === 'drain' ? await client.drain(vm) : await client.undrain(vm);
-      writer(command)(options.json === true ? json(reply) : `${reply.vm}: ${reply.drained ? 'drained' : 'not drained'}; drained VMs: ${reply.drainedVms.length === 0 ? 'none' : reply.drainedVms.join(', ')}\n`);
+      writer(command)(options.json === true ? json(reply) : `${reply.vm}: ${reply.drained ? 'drained' : 'not drained'}; drained VMs: ${reply.drainedVms.length === 0 ? 'none' : reply.drainedVms.join(', ')}\n${formatPending(reply.switches)}`);
     });
   }
   common(
@@ -172,7 +181,7 @@ export function registerAdmin(program: Command, io: Partial<AdminIo> = {}): void
   common(program.command('reload').description('have the controller read its spec file again and apply it (as SIGHUP does)'))
     .action(async (options: CommonOptions, command: Command) => {
       const reply = await clientOf(options, env).reload();
-      writer(command)(options.json === true ? json(reply) : `spec reloaded: ${formatSpecApplied(reply.applied)}\n`);
+      writer(command)(options.json === true ? json(reply) : `spec reloaded: ${formatSpecApplied(reply.applied)}\n${formatPending(reply.applied.switches)}`);
     });
   const backends = program.command('backends').description('add or remove a backend of a VIP, in the spec file and in the running controller');
   for (const verb of ['add', 'remove'] as const) {
@@ -218,6 +227,6 @@ export function registerAdmin(program: Command, io: Partial<AdminIo> = {}): void
   ).action(async (state: 'on' | 'off', options: CommonOptions, command: Command) => {
     const reply = await clientOf(options, env).setSameVipDefault(state === 'on');
     const pairs = reply.policy.vmPairs.filter((p) => p.from < p.to).length;
-    writer(command)(options.json === true ? json(reply) : `same-VIP default: ${reply.sameVip ? 'on' : 'off'}${reply.changed ? '' : ' (unchanged)'}; ${pairs} VM pair${pairs === 1 ? '' : 's'} may talk\n`);
+    writer(command)(options.json === true ? json(reply) : `same-VIP default: ${reply.sameVip ? 'on' : 'off'}${reply.changed ? '' : ' (unchanged)'}; ${pairs} VM pair${pairs === 1 ? '' : 's'} may talk\n${formatPending(reply.switches)}`);
   });
 }

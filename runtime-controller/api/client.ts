@@ -1,7 +1,7 @@
 /** A client of the admin API (what `p4lb status|drain|undrain|flows|reload|backends|policy` use): node:http over TCP or a Unix socket, bearer token, errors as ApiError. */
 import { request as httpRequest } from 'node:http';
 import type { FlowRecord, PolicyStatus, SwitchStatus, VipStatus } from '../controller/controller.ts';
-import type { SpecApplied } from '../controller/spec-change.ts';
+import type { SpecApplied, WriteOutcome } from '../controller/spec-change.ts';
 import type { BackendEdit } from '../controller/spec-file.ts';
 import type { LbAlarm } from '../lb/index.ts';
 import type { PolicyRule } from '../registry/policy.ts';
@@ -28,6 +28,8 @@ export interface DrainReply {
   readonly vm: string;
   readonly drained: boolean;
   readonly drainedVms: readonly string[];
+  /** Switches that took the change, and those that get it when they are back (none written when nothing changed). */
+  readonly switches: WriteOutcome;
 }
 export interface FlowsReply {
   readonly gateway: string;
@@ -56,12 +58,14 @@ export interface PolicyRuleReply {
   readonly present: boolean;
   readonly changed: boolean;
   readonly policy: PolicyStatus;
+  readonly switches: WriteOutcome;
 }
 /** After PUT or DELETE /v1/policy/same-vip. */
 export interface SameVipReply {
   readonly sameVip: boolean;
   readonly changed: boolean;
   readonly policy: PolicyStatus;
+  readonly switches: WriteOutcome;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';

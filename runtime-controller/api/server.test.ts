@@ -72,7 +72,7 @@ describe('admin API over HTTP against a running controller', () => {
   it('drains and undrains a VM with POST, and names the field of a bad request', async () => {
     const r = await get('/v1/backends/vm-b1/drain', TOKEN, 'POST');
     expect(r.status).toBe(200);
-    expect(await body(r)).toEqual({ vm: 'vm-b1', drained: true, drainedVms: ['vm-b1'] });
+    expect(await body(r)).toEqual({ vm: 'vm-b1', drained: true, drainedVms: ['vm-b1'], switches: { written: ['gw-east', 'gw-west'], pending: [] } });
     const client = new AdminClient({ api: api.address, token: TOKEN });
     const vips = await client.vips();
     for (const vip of vips.vips) {
@@ -80,7 +80,7 @@ describe('admin API over HTTP against a running controller', () => {
       expect(b1.drained).toBe(true);
       expect(Object.values(b1.gateways).map((g) => g.slots)).toEqual([0, 0]);
     }
-    expect(await client.undrain('vm-b1')).toEqual({ vm: 'vm-b1', drained: false, drainedVms: [] });
+    expect(await client.undrain('vm-b1')).toEqual({ vm: 'vm-b1', drained: false, drainedVms: [], switches: { written: ['gw-east', 'gw-west'], pending: [] } });
 
     const unknown = await get('/v1/backends/vm-b9/drain', TOKEN, 'POST');
     expect(unknown.status).toBe(404);
@@ -92,6 +92,20 @@ describe('admin API over HTTP against a running controller', () => {
     const malformed = await get('/v1/backends/vm-%E0%A4/drain', TOKEN, 'POST');
     expect(malformed.status).toBe(400);
     expect((await body(malformed)).error).toMatchObject({ code: 'API_BAD_REQUEST', field: 'vm' });
+  });
+
+  it('answers 200 to a drain while a gateway is down, naming it pending; it gets the drain when it is back', async () => {
+    await d.targets.get('gw-west')!.close();
+    await eventually(() => d.controller.switchStatus().find((s) => s.name === 'gw-west')!.phase !== 'pipeline-ready', 5_000, 'gw-west seen down');
+    const r = await get('/v1/backends/vm-a1/drain', TOKEN, 'POST');
+    expect(r.status).toBe(200);
+    expect(await body(r)).toEqual({ vm: 'vm-a1', drained: true, drainedVms: ['vm-a1'], switches: { written: ['gw-east'], pending: [{ switch: 'gw-west', reason: 'not connected' }] } });
+    await d.restartTarget('gw-west');
+    await d.controller.waitUntilReconciled(30_000);
+    const client = new AdminClient({ api: api.address, token: TOKEN });
+    const web = (await client.vips()).vips.find((v) => v.name === 'web')!;
+    expect(web.backends.find((b) => b.vm === 'vm-a1')!.gateways['gw-west']!.slots).toBe(0);
+    expect((await client.undrain('vm-a1')).switches).toEqual({ written: ['gw-east', 'gw-west'], pending: [] });
   });
 
   it('shows the traffic policy and changes it: the same-VIP default, rules added and removed; bad names and methods are 4xx naming the field', async () => {
@@ -274,7 +288,8 @@ describe('admin API over HTTP against a running controller', () => {
   it('adds and removes a VIP\'s backends and reloads the spec through its spec file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'p4lb-api-spec-'));
     const path = join(dir, 'lb.yaml');
-    const original = `# the lab's spec\n${exampleSpecText(Object.fromEntries([...d.targets].map(([n, t]) => [n, t.address])))}`;
+    // The addresses of the controller's spec: a target restarted by an earlier test listens elsewhere now.
+    const original = `# the lab's spec\n${exampleSpecText(Object.fromEntries([...d.spec.gateways, ...d.spec.hosts].map((s) => [s.name, s.p4runtime.address])))}`;
     writeFileSync(path, original);
     const edits = await startAdminApi({ controller: d.controller, token: TOKEN, specFile: new SpecFile({ path, controller: d.controller }), listen: '127.0.0.1:0' });
     const client = new AdminClient({ api: edits.address, token: TOKEN });
@@ -284,7 +299,7 @@ describe('admin API over HTTP against a running controller', () => {
       expect(removed.status).toBe(200);
       expect(await body(removed)).toEqual({
         vip: 'web', vm: 'vm-b2', present: false, changed: true, backends: ['vm-a1', 'vm-a2', 'vm-b1'],
-        applied: { vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [{ vip: 'web', added: [], removed: ['vm-b2'] }] },
+        applied: { vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [{ vip: 'web', added: [], removed: ['vm-b2'] }], switches: { written: ['gw-east', 'gw-west', 'host-a', 'host-b'], pending: [] } },
       });
       expect((await client.vips()).vips.find((v) => v.name === 'web')!.backends.map((b) => b.vm)).toEqual(['vm-a1', 'vm-a2', 'vm-b1']);
       expect(readFileSync(path, 'utf8')).toBe(original.replace('      - vm-b2\n', ''));
@@ -308,7 +323,7 @@ describe('admin API over HTTP against a running controller', () => {
       expect(invalid).toMatchObject({ code: 'SPEC_INVALID', status: 400, location: { path: 'vips[0].backends[3]' }, diagnostics: [expect.stringContaining("unknown VM 'vm-b7'") as unknown] });
       expect((invalid as Error & { describe(): string }).describe()).toMatch(/problem in the spec\n {2}.*lb\.yaml:\d+:\d+: vips\[0\]\.backends\[3\]: unknown VM 'vm-b7'/);
       writeFileSync(path, original);
-      expect(await client.reload()).toEqual({ applied: { vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [] } });
+      expect(await client.reload()).toEqual({ applied: { vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [], switches: { written: ['gw-east', 'gw-west', 'host-a', 'host-b'], pending: [] } } });
     } finally {
       await edits.close();
       rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,9 @@
  * /v1 call (401 without one, 403 with a wrong one). GET /metrics is open by default (scrapers
  * rarely carry tokens, and it reveals no secret); `metricsRequireToken` closes it. Spec changes
  * (reload, a VIP's backends) go through the spec file's owner, so the file stays the truth. The
- * traffic policy is not in the spec but in the registry: its calls go to the controller.
+ * traffic policy is not in the spec but in the registry: its calls go to the controller. A change
+ * (drain, policy, spec) answers 200 once it is stored and every switch was tried, with `switches:
+ * { written, pending }`: a pending switch (down, or its write failed) gets it when it is back.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { lstat, unlink } from 'node:fs/promises';
@@ -21,7 +23,7 @@ import { ApiError } from './errors.ts';
 export type AdminController = Pick<
   Controller,
   | 'vipStatus' | 'switchStatus' | 'alarms' | 'drain' | 'undrain' | 'drainedVms' | 'flowReport' | 'tokens' | 'tokenPlanSummary'
-  | 'policy' | 'allowTraffic' | 'removeTrafficRule' | 'setSameVipDefault'
+  | 'policy' | 'changePolicy'
 >;
 
 /** What the API needs of the spec file's owner (runtime-controller/controller/spec-file.ts). */
@@ -172,9 +174,9 @@ export async function handleApiRequest(options: AdminApiOptions, method: string,
       if (method !== 'POST') return methodNotAllowed('POST');
       only(url.searchParams, []);
       const vm = pathParam(drain[1]!, 'vm');
-      if (drain[2] === 'drain') await c.drain(vm);
-      else await c.undrain(vm);
-      return { status: 200, body: { vm, drained: c.drainedVms().includes(vm), drainedVms: c.drainedVms() } };
+      // 200 even with switches pending: the drain is stored, and they get it when they are back.
+      const switches = drain[2] === 'drain' ? await c.drain(vm) : await c.undrain(vm);
+      return { status: 200, body: { vm, drained: c.drainedVms().includes(vm), drainedVms: c.drainedVms(), switches } };
     }
     if (path === '/v1/spec/reload') {
       if (method !== 'POST') return methodNotAllowed('POST');
@@ -204,9 +206,9 @@ export async function handleApiRequest(options: AdminApiOptions, method: string,
       if (method !== 'PUT' && method !== 'DELETE') return methodNotAllowed('PUT, DELETE');
       only(url.searchParams, []);
       const sameVip = method === 'PUT';
-      const changed = await c.setSameVipDefault(sameVip);
+      const { changed, switches } = await c.changePolicy({ kind: 'same-vip', allowed: sameVip });
       if (changed) options.logger?.info({ sameVip }, 'same-VIP default changed through the admin API');
-      return { status: 200, body: { sameVip, changed, policy: c.policy() } };
+      return { status: 200, body: { sameVip, changed, policy: c.policy(), switches } };
     }
     const rule = /^\/v1\/policy\/rules\/([^/]+)\/([^/]+)$/.exec(path);
     if (rule !== null) {
@@ -214,16 +216,17 @@ export async function handleApiRequest(options: AdminApiOptions, method: string,
       only(url.searchParams, []);
       const asked = { from: pathParam(rule[1]!, 'rule.from'), to: pathParam(rule[2]!, 'rule.to') };
       if (method === 'PUT') {
-        const changed = await c.allowTraffic(asked);
+        const { changed, switches } = await c.changePolicy({ kind: 'allow', rule: asked });
         if (changed) options.logger?.info({ rule: asked }, 'policy rule added through the admin API');
-        return { status: 200, body: { rule: asked, present: true, changed, policy: c.policy() } };
+        return { status: 200, body: { rule: asked, present: true, changed, policy: c.policy(), switches } };
       }
-      if (!(await c.removeTrafficRule(asked))) {
+      const { changed, switches } = await c.changePolicy({ kind: 'remove', rule: asked });
+      if (!changed) {
         const rules = c.policy().rules.map((r) => `${r.from} ${r.to === INTERNET ? '→' : '↔'} ${r.to}`);
         return { status: 404, body: errorBody(NO_SUCH_RULE, `no policy rule from '${asked.from}' to '${asked.to}'`, 'rule', rules.length === 0 ? 'the policy has no rules' : `its rules: ${rules.join('; ')}`) };
       }
       options.logger?.info({ rule: asked }, 'policy rule removed through the admin API');
-      return { status: 200, body: { rule: asked, present: false, changed: true, policy: c.policy() } };
+      return { status: 200, body: { rule: asked, present: false, changed: true, policy: c.policy(), switches } };
     }
     if (path === '/v1/flows') {
       if (method !== 'GET') return methodNotAllowed('GET');

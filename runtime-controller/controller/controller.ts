@@ -27,14 +27,14 @@ import {
   type IssuedToken, type PendingCounterReset, type PolicyInput, type PolicyReason, type PolicyRule, type Registry, type TokenPlan, type TokenRef, type TokenState,
 } from '../registry/index.ts';
 import type { UpdateValue } from '../schema/entities.ts';
-import type { BackoffOptions } from '../switch/backoff.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../switch/backoff.ts';
 import type { Phase } from '../switch/connection-state.ts';
 import { reconcile, type ReconcileReport } from '../switch/reconcile.ts';
 import { SwitchConnection } from '../switch/switch-connection.ts';
 import { gatewayDesired, hostDesired, toClientEntry, toDesiredState, type SwitchTables } from './desired.ts';
 import { ControllerError } from './errors.ts';
 import { buildPipelines, type PipelineKind, type RolePipelines } from './pipelines.ts';
-import { describeSpecChange, specChangeProblems, type SpecApplied } from './spec-change.ts';
+import { describeSpecChange, specChangeProblems, writeOutcome, type SpecApplied, type WriteOutcome } from './spec-change.ts';
 
 export type SwitchRole = 'gateway' | 'host';
 
@@ -72,7 +72,24 @@ export type UpdateCause =
   | { readonly kind: 'drain' | 'undrain'; readonly vm: string }
   | { readonly kind: 'tokens' }
   | { readonly kind: 'spec' }
-  | { readonly kind: 'policy' };
+  | { readonly kind: 'policy' }
+  /** A failed reconcile tried again (the switch stayed pipeline-ready, unsure of its contents). */
+  | { readonly kind: 'retry' };
+
+/** A change of the traffic policy (changePolicy). */
+export type PolicyChange =
+  | { readonly kind: 'allow'; readonly rule: PolicyRule }
+  | { readonly kind: 'remove'; readonly rule: PolicyRule }
+  | { readonly kind: 'same-vip'; readonly allowed: boolean };
+
+export interface PolicyChanged {
+  /** False when the policy was that way already (nothing written). */
+  readonly changed: boolean;
+  readonly switches: WriteOutcome;
+}
+
+/** What a change that needed no write answers. */
+const NOTHING_WRITTEN: WriteOutcome = { written: [], pending: [] };
 
 export interface TablesUpdated {
   readonly switch: string;
@@ -116,6 +133,14 @@ interface SwitchRuntime {
   queue: Promise<void>;
   /** Causes of the update waiting in the queue; new causes join it instead of queueing another. */
   pending: UpdateCause[] | undefined;
+  /** What the waiting update will answer: why the switch does not hold the change, or undefined. */
+  pendingResult: Promise<string | undefined> | undefined;
+  /** The retry of a failed reconcile, while the switch stays pipeline-ready. */
+  retryTimer: ReturnType<Clock['setTimer']> | undefined;
+  /** Failed reconciles in a row: the retry's backoff attempt; 0 after a success. */
+  retryAttempt: number;
+  /** The pipeline was pushed at the last pipeline-ready and no reconcile has succeeded since. */
+  pushUnreconciled: boolean;
   registers: RegisterAccess | undefined;
   reconciledAt: number | undefined;
   lastError: string | undefined;
@@ -227,6 +252,20 @@ function grantOf(d: { readonly reason: PolicyReason; readonly vip?: string; read
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Why a switch in `phase` (or pipeline-ready, its reconcile still queued) was not written now. */
+function notReadyReason(phase: Phase): string {
+  switch (phase) {
+    case 'backup':
+      return 'not primary: another controller is';
+    case 'primary':
+      return 'connected, its pipeline not in place yet';
+    case 'pipeline-ready':
+      return 'reconnected, its reconcile still queued';
+    default:
+      return 'not connected';
+  }
 }
 
 export class Controller {
@@ -359,7 +398,7 @@ export class Controller {
     });
     const rt: SwitchRuntime = {
       name, role, connection, installed: undefined, tables: undefined, alarms: [], monitor: undefined,
-      queue: Promise.resolve(), pending: undefined, registers: undefined, reconciledAt: undefined, lastError: undefined, awaitingReady: true, writtenAt: undefined, slotsWrittenAt: new Map(),
+      queue: Promise.resolve(), pending: undefined, pendingResult: undefined, retryTimer: undefined, retryAttempt: 0, pushUnreconciled: false, registers: undefined, reconciledAt: undefined, lastError: undefined, awaitingReady: true, writtenAt: undefined, slotsWrittenAt: new Map(),
     };
     const log = this.log.child({ switch: name });
     this.detach.push(
@@ -368,6 +407,8 @@ export class Controller {
           // Anything but pipeline-ready may mean a new device: trust nothing until the next reconcile.
           rt.installed = undefined;
           rt.awaitingReady = true;
+          // The reconcile of the next pipeline-ready replaces any retry.
+          this.cancelRetry(rt);
           rt.registers?.close();
           rt.registers = undefined;
         }
@@ -382,10 +423,15 @@ export class Controller {
         // Likewise its policy: replanned before the reconcile below is queued, so that reconcile installs it.
         this.refreshPolicy();
         this.checkRegistryIds();
-        return this.enqueue(rt, () => {
+        void this.enqueue(rt, async () => {
           rt.awaitingReady = false;
-          return this.fullReconcile(rt, client, pushed);
+          rt.pushUnreconciled = pushed;
+          await this.fullReconcile(rt, client, pushed);
+          return undefined;
         });
+      }),
+      connection.events.on('pipeline-retry-scheduled', ({ attempt, delayMs, error }) => {
+        log.warn({ attempt, delayMs, err: message(error) }, 'pipeline push failed; retry scheduled');
       }),
       connection.events.on('reconnect-scheduled', ({ attempt, delayMs, error }) => {
         rt.lastError = error === undefined ? rt.lastError : message(error);
@@ -439,29 +485,83 @@ export class Controller {
     return rt;
   }
 
-  /** Runs `job` after every earlier job of the switch; a failure is reported, never thrown to the queue. */
-  private enqueue(rt: SwitchRuntime, job: () => Promise<void>): Promise<void> {
-    const run = rt.queue.then(job).catch((error: unknown) => {
-      rt.lastError = message(error);
-      this.log.error({ switch: rt.name, err: message(error) }, 'switch job failed');
-      this.events.emit('error', { switch: rt.name, error });
-    });
-    rt.queue = run;
+  /**
+   * Runs `job` after every earlier job of the switch; answers why the switch does not hold what
+   * the job was to write (undefined: it does). A failure is reported, never thrown to the queue.
+   * After each job, a switch left unsure of its contents gets a reconcile retry (followRetry).
+   */
+  private enqueue(rt: SwitchRuntime, job: () => Promise<string | undefined>): Promise<string | undefined> {
+    const run = rt.queue
+      .then(job)
+      .then(
+        (notWritten) => notWritten,
+        (error: unknown) => {
+          this.reportJobError(rt, error);
+          return `write failed: ${message(error)}`;
+        },
+      )
+      .then((notWritten) => {
+        this.followRetry(rt);
+        return notWritten;
+      });
+    rt.queue = run.then(() => undefined);
     return run;
   }
 
-  /** Queues a diff update of `rt`, or adds `cause` to the one already waiting. */
-  private requestUpdate(rt: SwitchRuntime, cause: UpdateCause): Promise<void> {
-    if (rt.pending !== undefined) {
+  private reportJobError(rt: SwitchRuntime, error: unknown): void {
+    rt.lastError = message(error);
+    this.log.error({ switch: rt.name, err: message(error) }, 'switch job failed');
+    this.events.emit('error', { switch: rt.name, error });
+  }
+
+  /**
+   * A switch that is pipeline-ready but unsure of its contents (its reconcile, or a write and the
+   * read-back after it, failed) is reconciled again after a capped backoff, rather than waiting
+   * for an unrelated change (the next token rotation may be 40 minutes away). A switch that holds
+   * its tables again resets the backoff.
+   */
+  private followRetry(rt: SwitchRuntime): void {
+    const unsure = this.running && rt.connection.state.phase === 'pipeline-ready' && !rt.awaitingReady && rt.installed === undefined;
+    if (!unsure) {
+      if (rt.installed !== undefined) this.cancelRetry(rt);
+      return;
+    }
+    if (rt.retryTimer !== undefined) return;
+    rt.retryAttempt++;
+    const delayMs = backoffDelay(rt.retryAttempt, this.options.backoff ?? DEFAULT_BACKOFF, Math.random());
+    this.log.warn({ switch: rt.name, attempt: rt.retryAttempt, delayMs, err: rt.lastError }, 'switch not reconciled; reconcile retry scheduled');
+    rt.retryTimer = this.clock.setTimer(() => {
+      rt.retryTimer = undefined;
+      void this.requestUpdate(rt, { kind: 'retry' });
+    }, delayMs);
+  }
+
+  private cancelRetry(rt: SwitchRuntime): void {
+    if (rt.retryTimer !== undefined) this.clock.clearTimer(rt.retryTimer);
+    rt.retryTimer = undefined;
+    rt.retryAttempt = 0;
+  }
+
+  /** Queues a diff update of `rt`, or adds `cause` to the one already waiting; answers as enqueue does. */
+  private requestUpdate(rt: SwitchRuntime, cause: UpdateCause): Promise<string | undefined> {
+    if (rt.pending !== undefined && rt.pendingResult !== undefined) {
       rt.pending.push(cause);
-      return rt.queue;
+      return rt.pendingResult;
     }
     const causes: UpdateCause[] = [cause];
     rt.pending = causes;
-    return this.enqueue(rt, async () => {
+    const result = this.enqueue(rt, async () => {
       rt.pending = undefined;
-      await this.update(rt, causes);
+      rt.pendingResult = undefined;
+      return this.update(rt, causes);
     });
+    rt.pendingResult = result;
+    return result;
+  }
+
+  /** Updates every switch of `rts` for `cause` and says which hold the change now and which do not yet. */
+  private async writeSwitches(rts: readonly SwitchRuntime[], cause: UpdateCause): Promise<WriteOutcome> {
+    return writeOutcome(await Promise.all(rts.map(async (rt) => [rt.name, await this.requestUpdate(rt, cause)] as const)));
   }
 
   private desiredOf(rt: SwitchRuntime): SwitchTables {
@@ -509,8 +609,21 @@ export class Controller {
     if (!this.running) return;
     const started = Date.now();
     const desired = this.desiredOf(rt);
-    const state = toDesiredState(desired, this.ownedTables(rt), rt.role === 'gateway' ? FLOW_REGISTERS : []);
-    const registers = pushed && rt.role === 'gateway' ? await this.registerAccess(rt, client) : undefined;
+    let registers: RegisterAccess | undefined;
+    let registerProblem: string | undefined;
+    if (pushed && rt.role === 'gateway') {
+      try {
+        registers = await this.registerAccess(rt, client);
+      } catch (error) {
+        // The tables must go in regardless. The clear is a safeguard only: a pipeline push starts
+        // every register at zero on BMv2 and on the embedded target, so flow state is empty anyway.
+        registerProblem = `no register access after the pipeline push (${message(error)}): tables reconciled without clearing the flow-state registers`;
+        this.log.error({ switch: rt.name, err: message(error) }, 'no register access after a pipeline push; reconciling the tables without clearing the flow-state registers');
+        this.events.emit('error', { switch: rt.name, error });
+      }
+    }
+    const clearOnPush = rt.role === 'gateway' && registerProblem === undefined ? FLOW_REGISTERS : [];
+    const state = toDesiredState(desired, this.ownedTables(rt), clearOnPush);
     const report = await reconcile(client, state, {
       pipelinePushed: pushed,
       ...(this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize }),
@@ -522,7 +635,9 @@ export class Controller {
       rt.writtenAt = rt.reconciledAt;
       if (rt.role === 'gateway') for (const vip of this.spec.vips) rt.slotsWrittenAt.set(vip.name, rt.reconciledAt);
     }
-    rt.lastError = undefined;
+    rt.pushUnreconciled = false;
+    // Kept in the status until a reconcile has register access again.
+    rt.lastError = registerProblem;
     this.markTokensInstalled(rt.name);
     await this.zeroCounters(rt, client, pushed);
     const durationMs = Date.now() - started;
@@ -530,18 +645,19 @@ export class Controller {
     this.events.emit('reconciled', { ...report, switch: rt.name, role: rt.role, pipelinePushed: pushed, durationMs });
   }
 
-  private async update(rt: SwitchRuntime, causes: readonly UpdateCause[]): Promise<void> {
-    if (!this.running) return;
+  /** Writes the difference to what `rt` holds; answers why it was not written (undefined: it was). */
+  private async update(rt: SwitchRuntime, causes: readonly UpdateCause[]): Promise<string | undefined> {
+    if (!this.running) return 'the controller stopped';
     const desired = this.desiredOf(rt);
     const client = rt.connection.client;
     const installed = rt.installed;
     // Not live, or live but its pipeline-ready reconcile is still queued: that reconcile installs what is current then.
-    if (rt.connection.state.phase !== 'pipeline-ready' || client === undefined || rt.awaitingReady) return;
+    if (rt.connection.state.phase !== 'pipeline-ready' || client === undefined || rt.awaitingReady) return notReadyReason(rt.connection.state.phase);
     // Live but unsure of its contents (a failed write or reconcile): read back and reconcile now,
     // rather than waiting for a pipeline-ready that a healthy session never sends again.
     if (installed === undefined) {
-      await this.fullReconcile(rt, client, false);
-      return;
+      await this.fullReconcile(rt, client, rt.pushUnreconciled);
+      return undefined;
     }
     const updates = diffEntries(installed.entries, desired.entries, { tableOrder: this.ownedTables(rt) });
     const defaults = diffDefaults(installed.defaults, desired.defaults);
@@ -555,8 +671,11 @@ export class Controller {
         // Part of the write may have landed: read the switch back and reconcile from what it holds.
         rt.installed = undefined;
         this.log.warn({ switch: rt.name, err: message(error) }, 'diff write failed; reconciling from a read-back');
-        if (rt.connection.state.phase === 'pipeline-ready') await this.fullReconcile(rt, client, false);
-        throw error;
+        if (rt.connection.state.phase !== 'pipeline-ready') throw error;
+        await this.fullReconcile(rt, client, false);
+        // The read-back reconcile installed the change: report the failed write, count it written.
+        this.reportJobError(rt, error);
+        return undefined;
       }
     }
     const writeMs = Date.now() - started;
@@ -594,6 +713,7 @@ export class Controller {
     };
     this.log.info({ switch: rt.name, causes: causes.map((c) => c.kind), inserted: result.inserted, modified: result.modified, deleted: result.deleted, convergenceMs }, 'tables updated');
     this.events.emit('tables-updated', result);
+    return undefined;
   }
 
   // --- reply gateways ---
@@ -698,27 +818,30 @@ export class Controller {
   }
 
   /**
-   * Gives the VM no new flows on any gateway (its backend entries stay for pinned flows); resolves
-   * once written. The drain is recorded in the registry first, so it survives a restart.
+   * Gives the VM no new flows on any gateway (its backend entries stay for pinned flows). The drain
+   * is recorded in the registry first, so it survives a restart; resolves once every gateway was
+   * tried, with those that hold it and those that do not yet (down, or their write failed: they
+   * get it when pipeline-ready again). Nothing is written when the VM was drained already.
    */
-  async drain(vm: string): Promise<void> {
+  async drain(vm: string): Promise<WriteOutcome> {
     this.checkVm(vm);
     const registry = this.requireRunningRegistry();
-    if (this.drained.has(vm)) return;
+    if (this.drained.has(vm)) return NOTHING_WRITTEN;
     registry.setDrained(vm, true);
     this.drained.add(vm);
     this.log.info({ vm }, 'drain');
-    await this.updateGateways({ kind: 'drain', vm });
+    return this.updateGateways({ kind: 'drain', vm });
   }
 
-  async undrain(vm: string): Promise<void> {
+  /** Gives a drained VM new flows again; answers as drain does. */
+  async undrain(vm: string): Promise<WriteOutcome> {
     this.checkVm(vm);
     const registry = this.requireRunningRegistry();
-    if (!this.drained.has(vm)) return;
+    if (!this.drained.has(vm)) return NOTHING_WRITTEN;
     registry.setDrained(vm, false);
     this.drained.delete(vm);
     this.log.info({ vm }, 'undrain');
-    await this.updateGateways({ kind: 'undrain', vm });
+    return this.updateGateways({ kind: 'undrain', vm });
   }
 
   // --- traffic policy ---
@@ -740,47 +863,62 @@ export class Controller {
   }
 
   /**
-   * Adds an allow rule (`to` a VM, both ways, or INTERNET) and resolves once every switch has been
-   * written; false when the rule (in either direction) was there already. A rule naming a VM the
-   * spec lacks is refused (REGISTRY_BAD_POLICY_RULE naming `rule.from` / `rule.to`), changing nothing.
+   * Changes the stored policy and resolves once every switch was tried, with those that hold the
+   * change and those that do not yet (down, or their write failed: they get it when pipeline-ready
+   * again); `changed` false, nothing written, when the policy was that way already. `allow` adds a
+   * rule (`to` a VM, both ways, or INTERNET), `remove` removes one in either direction. A rule
+   * naming a VM the spec lacks is refused (REGISTRY_BAD_POLICY_RULE naming `rule.from` /
+   * `rule.to`), and a same-VIP value that is not a boolean (naming `policy.sameVip`), changing nothing.
    */
+  async changePolicy(change: PolicyChange): Promise<PolicyChanged> {
+    const registry = this.requireRunningRegistry();
+    switch (change.kind) {
+      case 'allow': {
+        const checked = checkPolicyRule(this.spec, change.rule);
+        if (registry.policyRules().some((r) => samePolicyRule(r, checked))) return { changed: false, switches: NOTHING_WRITTEN };
+        registry.addPolicyRule(this.spec, checked);
+        this.log.info({ rule: checked }, 'policy: rule added');
+        break;
+      }
+      case 'remove': {
+        const checked = checkPolicyRule(this.spec, change.rule);
+        const stored = registry.policyRules().filter((r) => samePolicyRule(r, checked));
+        if (stored.length === 0) return { changed: false, switches: NOTHING_WRITTEN };
+        for (const r of stored) registry.removePolicyRule(r);
+        this.log.info({ rule: checked }, 'policy: rule removed');
+        break;
+      }
+      case 'same-vip':
+        if (registry.policyInput().sameVip === change.allowed) return { changed: false, switches: NOTHING_WRITTEN };
+        // The registry refuses anything but a boolean (naming `policy.sameVip`) before writing.
+        registry.setSameVipDefault(change.allowed);
+        this.log.info({ sameVip: change.allowed }, 'policy: same-VIP default changed');
+        break;
+    }
+    return { changed: true, switches: await this.applyPolicy() };
+  }
+
+  /** changePolicy's `allow`: whether the rule is new. */
   async allowTraffic(rule: PolicyRule): Promise<boolean> {
-    const registry = this.requireRunningRegistry();
-    const checked = checkPolicyRule(this.spec, rule);
-    if (registry.policyRules().some((r) => samePolicyRule(r, checked))) return false;
-    registry.addPolicyRule(this.spec, checked);
-    this.log.info({ rule: checked }, 'policy: rule added');
-    await this.applyPolicy();
-    return true;
+    return (await this.changePolicy({ kind: 'allow', rule })).changed;
   }
 
-  /** Removes the rule (in either direction); resolves with whether it existed, after the writes. */
+  /** changePolicy's `remove`: whether the rule existed. */
   async removeTrafficRule(rule: PolicyRule): Promise<boolean> {
-    const registry = this.requireRunningRegistry();
-    const checked = checkPolicyRule(this.spec, rule);
-    const stored = registry.policyRules().filter((r) => samePolicyRule(r, checked));
-    if (stored.length === 0) return false;
-    for (const r of stored) registry.removePolicyRule(r);
-    this.log.info({ rule: checked }, 'policy: rule removed');
-    await this.applyPolicy();
-    return true;
+    return (await this.changePolicy({ kind: 'remove', rule })).changed;
   }
 
-  /** Turns the same-VIP default on or off; resolves with whether it changed, after the writes. */
+  /** changePolicy's `same-vip`: whether the default changed. */
   async setSameVipDefault(allowed: boolean): Promise<boolean> {
-    const registry = this.requireRunningRegistry();
-    if (registry.policyInput().sameVip === allowed) return false;
-    // The registry refuses anything but a boolean (naming `policy.sameVip`) before writing.
-    registry.setSameVipDefault(allowed);
-    this.log.info({ sameVip: allowed }, 'policy: same-VIP default changed');
-    await this.applyPolicy();
-    return true;
+    return (await this.changePolicy({ kind: 'same-vip', allowed })).changed;
   }
 
-  /** Plans tokens from the stored policy and waits until every switch took the difference. */
-  private async applyPolicy(): Promise<void> {
-    this.replan(true, { kind: 'policy' });
+  /** Plans tokens from the stored policy and waits until every switch was tried. */
+  private async applyPolicy(): Promise<WriteOutcome> {
+    this.replan(false);
+    const switches = await this.writeSwitches([...this.switches.values()], { kind: 'policy' });
     await this.settled();
+    return switches;
   }
 
   /**
@@ -862,9 +1000,9 @@ export class Controller {
     return [...this.drained].sort();
   }
 
-  private async updateGateways(cause: UpdateCause): Promise<void> {
+  private async updateGateways(cause: UpdateCause): Promise<WriteOutcome> {
     if (!this.running) throw new ControllerError('CONTROLLER_NOT_RUNNING', 'the controller is not running');
-    await Promise.all([...this.switches.values()].filter((s) => s.role === 'gateway').map((rt) => this.requestUpdate(rt, cause)));
+    return this.writeSwitches([...this.switches.values()].filter((s) => s.role === 'gateway'), cause);
   }
 
   // --- status ---
@@ -1029,7 +1167,8 @@ export class Controller {
    * of unchanged (VIP, VM) pairs keep their state; every switch then gets the difference. Refused,
    * with the field at fault and nothing changed, when the switches would change or the running
    * programs cannot hold the new spec (program-change.ts): that needs new programs, and pushing
-   * them clears flow state. Resolves once the writes are done.
+   * them clears flow state. Resolves once every switch was tried: `switches` says which hold the
+   * change and which get it when they are pipeline-ready again.
    */
   async applySpec(next: LbSpec): Promise<SpecApplied> {
     if (!this.running || this.registry === undefined) throw new ControllerError('CONTROLLER_NOT_RUNNING', 'the controller is not running');
@@ -1056,9 +1195,10 @@ export class Controller {
     for (const vm of [...this.drained]) if (!nextIds.backend.has(vm)) this.drained.delete(vm);
     await Promise.all([...this.switches.values()].map((rt) => rt.monitor?.retarget(next)));
     this.log.info({ ...change, idsAssigned: report.idsAssigned, idsReleased: report.idsReleased }, 'spec applied');
-    this.replan(true, { kind: 'spec' });
+    this.replan(false);
+    const switches = await this.writeSwitches([...this.switches.values()], { kind: 'spec' });
     await this.settled();
-    return change;
+    return { ...change, switches };
   }
 
   /**
@@ -1119,6 +1259,7 @@ export class Controller {
     this.running = false;
     if (this.tokenTimer !== undefined) this.clock.clearTimer(this.tokenTimer);
     this.tokenTimer = undefined;
+    for (const rt of this.switches.values()) this.cancelRetry(rt);
     await Promise.all([...this.switches.values()].map((s) => s.monitor?.stop()));
     for (const rt of this.switches.values()) rt.connection.stop();
     for (const off of this.detach.splice(0)) off();

@@ -21,6 +21,28 @@ export interface SpecApplied {
   readonly vipsRemoved: readonly string[];
   /** Per VIP present in both specs, the backends added and removed. */
   readonly backends: readonly { readonly vip: string; readonly added: readonly string[]; readonly removed: readonly string[] }[];
+  /** Which switches took the change and which will get it later; absent when nothing was written (nothing applied). */
+  readonly switches?: WriteOutcome;
+}
+
+/**
+ * Which switches hold a change the controller recorded. A pending switch (down, not primary, or
+ * its write failed) gets the change when it is pipeline-ready again, or at the retry of its
+ * reconcile: the change is stored either way.
+ */
+export interface WriteOutcome {
+  /** Switches that acknowledged the change (or held it already), in the spec's order. */
+  readonly written: readonly string[];
+  /** Switches that do not hold it yet, and why (`not connected`, `write failed: …`). */
+  readonly pending: readonly { readonly switch: string; readonly reason: string }[];
+}
+
+/** A WriteOutcome from each switch's answer: undefined when written, else why not. */
+export function writeOutcome(results: readonly (readonly [switchName: string, notWritten: string | undefined])[]): WriteOutcome {
+  return {
+    written: results.flatMap(([name, why]) => (why === undefined ? [name] : [])),
+    pending: results.flatMap(([name, why]) => (why === undefined ? [] : [{ switch: name, reason: why }])),
+  };
 }
 
 const json = (v: unknown): string => JSON.stringify(v);

@@ -352,6 +352,6 @@ describe('SpecFile driving a running controller (embedded switches)', () => {
     expect(d.controller.vipStatus().find((v) => v.name === 'web')!.backends.map((b) => b.vm)).toEqual(['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2']);
 
     await writeFile(path, original);
-    expect(await file.reload()).toEqual({ vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [] });
+    expect(await file.reload()).toEqual({ vmsAdded: [], vmsRemoved: [], vipsAdded: [], vipsRemoved: [], backends: [], switches: { written: ['gw-east', 'gw-west', 'host-a', 'host-b'], pending: [] } });
   }, 60_000);
 });

@@ -67,11 +67,47 @@ describe('connection state machine', () => {
     expect(transition(s, { type: 'reconnect-due' }).state).toBe(s);
     const stopped = transition(s, { type: 'stop' });
     expect(stopped.state).toMatchObject({ phase: 'disconnected', stopped: true });
-    expect(stopped.effects).toEqual([{ kind: 'cancel-reconnect' }, { kind: 'close' }]);
+    expect(stopped.effects).toEqual([{ kind: 'cancel-reconnect' }, { kind: 'cancel-pipeline-retry' }, { kind: 'close' }]);
     for (const e of [{ type: 'connected' }, { type: 'reconnect-due' }, { type: 'stream-error', error: 1 }, arb(true)] as ConnectionEvent[]) {
       expect(transition(stopped.state, e).state).toBe(stopped.state);
     }
     expect(transition(stopped.state, { type: 'start' }).state.phase).toBe('connecting');
+  });
+
+  it('retries a refused pipeline with backoff as primary, counting the refusals until one succeeds', () => {
+    const steps = run([
+      { type: 'start' }, { type: 'connected' }, arb(true),
+      { type: 'pipeline-failed', error: 'refused' },
+      { type: 'pipeline-retry-due' },
+      { type: 'pipeline-failed', error: 'refused again' },
+      { type: 'pipeline-retry-due' },
+      { type: 'pipeline-pushed', pushed: true },
+    ]);
+    expect(steps.slice(3).map((t) => [t.state.phase, t.state.pipelineFailures])).toEqual([
+      ['primary', 1], ['primary', 1], ['primary', 2], ['primary', 2], ['pipeline-ready', 0],
+    ]);
+    expect(steps.slice(3).map((t) => t.effects)).toEqual([
+      [{ kind: 'schedule-pipeline-retry', attempt: 1 }],
+      [{ kind: 'ensure-pipeline' }],
+      [{ kind: 'schedule-pipeline-retry', attempt: 2 }],
+      [{ kind: 'ensure-pipeline' }],
+      [],
+    ]);
+    // Each refusal is reported.
+    expect(steps[5]!.notices).toEqual([{ type: 'error', error: 'refused again' }]);
+  });
+
+  it('cancels a pending pipeline retry when the role is lost, the stream fails or the owner stops', () => {
+    const failed = run([{ type: 'start' }, { type: 'connected' }, arb(true), { type: 'pipeline-failed', error: 'refused' }]).at(-1)!.state;
+    const outbid = transition(failed, arb(false, 30n));
+    expect(outbid.state.phase).toBe('backup');
+    expect(outbid.effects).toEqual([{ kind: 'cancel-pipeline-retry' }]);
+    // A timer that fired anyway does nothing as backup.
+    expect(transition(outbid.state, { type: 'pipeline-retry-due' }).effects).toEqual([]);
+    expect(transition(failed, { type: 'stream-error', error: 'gone' }).effects).toEqual([{ kind: 'cancel-pipeline-retry' }, { kind: 'close' }, { kind: 'schedule-reconnect', attempt: 1 }]);
+    expect(transition(failed, { type: 'stop' }).effects).toContainEqual({ kind: 'cancel-pipeline-retry' });
+    // Only a primary retries: a late refusal as backup schedules nothing.
+    expect(transition(outbid.state, { type: 'pipeline-failed', error: 'late' })).toEqual({ state: outbid.state, effects: [], notices: [] });
   });
 
   it('never leaves a legal phase and only reaches pipeline-ready through primary (random event sequences)', () => {
@@ -80,6 +116,8 @@ describe('connection state machine', () => {
       fc.constant<ConnectionEvent>({ type: 'connected' }),
       fc.boolean().map((p) => arb(p)),
       fc.constant<ConnectionEvent>({ type: 'pipeline-pushed', pushed: true }),
+      fc.constant<ConnectionEvent>({ type: 'pipeline-failed', error: 'x' }),
+      fc.constant<ConnectionEvent>({ type: 'pipeline-retry-due' }),
       fc.constant<ConnectionEvent>({ type: 'stream-error', error: 'x' }),
       fc.constant<ConnectionEvent>({ type: 'reconnect-due' }),
       fc.constant<ConnectionEvent>({ type: 'stop' }),
@@ -87,8 +125,20 @@ describe('connection state machine', () => {
     fc.assert(
       fc.property(fc.array(event, { maxLength: 40 }), (events) => {
         let s = INITIAL_STATE;
+        // A pipeline retry timer as the driver would hold it: set by schedule, ended by cancel or by firing.
+        let retryPending = false;
         for (const e of events) {
+          if (e.type === 'pipeline-retry-due') {
+            if (!retryPending) continue;
+            retryPending = false;
+          }
           const t = transition(s, e);
+          for (const effect of t.effects) {
+            if (effect.kind === 'schedule-pipeline-retry') retryPending = true;
+            if (effect.kind === 'cancel-pipeline-retry') retryPending = false;
+          }
+          // A retry is only ever pending for a primary without its pipeline.
+          if (retryPending) expect(t.state.phase).toBe('primary');
           if (t.state.phase === 'pipeline-ready' && s.phase !== 'pipeline-ready') expect(s.phase).toBe('primary');
           if (t.state.phase === 'primary' && s.phase !== 'primary') expect(['arbitrating', 'backup']).toContain(s.phase);
           if (t.state.stopped) expect(t.state.phase).toBe('disconnected');

@@ -101,3 +101,43 @@ describe('SwitchConnection against the embedded target', () => {
     expect(c.state.failures).toBe(0);
   });
 });
+
+describe('SwitchConnection when the switch refuses the pipeline', () => {
+  it('pushes again with the reconnect backoff on a fake clock until the switch takes it', async () => {
+    const t = await startTestTarget();
+    targets.push(t);
+    t.faults.refuse('setForwardingPipelineConfig', 2);
+    const clock = new FakeClock();
+    const c = connection({ address: t.address, electionId: 1n, clock, random: () => 0.5, backoff: { baseMs: 100, capMs: 300, jitter: 0.5 } });
+    const retries: [number, number, string][] = [];
+    c.events.on('pipeline-retry-scheduled', (r) => retries.push([r.attempt, r.delayMs, r.error instanceof Error ? r.error.message : String(r.error)]));
+    const errors: unknown[] = [];
+    c.events.on('error', ({ error }) => errors.push(error));
+    c.start();
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      await eventually(() => clock.timers.length === 1);
+      expect(c.state).toMatchObject({ phase: 'primary', pipelineFailures: attempt });
+      clock.fire();
+    }
+    await c.waitFor('pipeline-ready');
+    expect(retries.map(([attempt, delayMs]) => [attempt, delayMs])).toEqual([[1, 75], [2, 150]]);
+    expect(retries[0]![2]).toMatch(/refused by the test/);
+    expect(errors).toHaveLength(2);
+    expect(t.faults.refused.setForwardingPipelineConfig).toBe(2);
+    expect(c.state.pipelineFailures).toBe(0);
+    expect(clock.timers).toEqual([]);
+  });
+
+  it('drops the pending retry when stopped', async () => {
+    const t = await startTestTarget();
+    targets.push(t);
+    t.faults.refuse('setForwardingPipelineConfig', 1);
+    const clock = new FakeClock();
+    const c = connection({ address: t.address, electionId: 1n, clock, random: () => 0 });
+    c.start();
+    await eventually(() => clock.timers.length === 1);
+    c.stop();
+    expect(clock.timers).toEqual([]);
+    expect(c.state.phase).toBe('disconnected');
+  });
+});

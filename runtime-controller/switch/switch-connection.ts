@@ -1,6 +1,7 @@
 /**
  * The I/O driver of the connection state machine for one switch: opens the channel, runs the
- * StreamChannel session, ensures the pipeline when primary, reconnects with backoff, and tells
+ * StreamChannel session, ensures the pipeline when primary (again, with the same backoff, after a
+ * refusal), reconnects with backoff, and tells
  * listeners what happened. Every I/O result is fed back as an event tagged with the connection
  * generation it belongs to, so answers from a torn-down connection are dropped.
  */
@@ -53,6 +54,8 @@ export type SwitchConnectionEvents = {
   /** The pipeline is in place and this controller is primary: reconcile now. */
   'pipeline-ready': { readonly pushed: boolean; readonly client: SwitchClient };
   'reconnect-scheduled': { readonly attempt: number; readonly delayMs: number; readonly error: unknown };
+  /** The pipeline could not be checked or pushed (`error` says why): tried again after `delayMs`. */
+  'pipeline-retry-scheduled': { readonly attempt: number; readonly delayMs: number; readonly error: unknown };
   'stream-error': StreamErrorEvent;
   digest: DigestListValue;
   packetIn: PacketValue;
@@ -66,6 +69,7 @@ export class SwitchConnection {
   private activeClient: SwitchClient | undefined;
   private stream: SwitchStream | undefined;
   private reconnectTimer: unknown;
+  private pipelineRetryTimer: unknown;
   private readonly clock: Clock;
   private readonly wanted: PipelineConfig | undefined;
 
@@ -163,7 +167,7 @@ export class SwitchConnection {
         this.teardown();
         return;
       case 'schedule-reconnect': {
-        const delayMs = backoffDelay(effect.attempt, this.options.backoff ?? DEFAULT_BACKOFF, (this.options.random ?? Math.random)());
+        const delayMs = this.backoffDelay(effect.attempt);
         this.cancelReconnect();
         this.reconnectTimer = this.clock.setTimeout(() => {
           this.reconnectTimer = undefined;
@@ -175,12 +179,35 @@ export class SwitchConnection {
       case 'cancel-reconnect':
         this.cancelReconnect();
         return;
+      case 'schedule-pipeline-retry': {
+        const delayMs = this.backoffDelay(effect.attempt);
+        const generation = this.generation;
+        this.cancelPipelineRetry();
+        this.pipelineRetryTimer = this.clock.setTimeout(() => {
+          this.pipelineRetryTimer = undefined;
+          this.dispatch({ type: 'pipeline-retry-due' }, generation);
+        }, delayMs);
+        this.events.emit('pipeline-retry-scheduled', { attempt: effect.attempt, delayMs, error: cause.type === 'pipeline-failed' ? cause.error : undefined });
+        return;
+      }
+      case 'cancel-pipeline-retry':
+        this.cancelPipelineRetry();
+        return;
     }
+  }
+
+  private backoffDelay(attempt: number): number {
+    return backoffDelay(attempt, this.options.backoff ?? DEFAULT_BACKOFF, (this.options.random ?? Math.random)());
   }
 
   private cancelReconnect(): void {
     if (this.reconnectTimer !== undefined) this.clock.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+  }
+
+  private cancelPipelineRetry(): void {
+    if (this.pipelineRetryTimer !== undefined) this.clock.clearTimeout(this.pipelineRetryTimer);
+    this.pipelineRetryTimer = undefined;
   }
 
   private connect(): void {

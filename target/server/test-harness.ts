@@ -14,6 +14,8 @@ import {
   type WriteRequestSchema,
 } from '../../core/p4runtime/gen/p4/v1/p4runtime_pb.ts';
 import { uint128FromBigint } from '../../core/p4runtime/bytes.ts';
+import type { P4RuntimeHandlers } from '../../core/p4runtime/service.ts';
+import { GrpcStatus, P4RuntimeRpcError } from '../../core/p4runtime/status.ts';
 import { InProcessPort } from '../ports/in-process-port.ts';
 import { P4RuntimeTargetServer } from './server.ts';
 import { SwitchHost, type SwitchHostOptions } from './switch-host.ts';
@@ -25,8 +27,62 @@ export function p4InfoFor(source: string, fileName = 'program.p4'): P4Info {
   return p4InfoFromText(formatP4InfoText(deriveP4Info(compileP4(source, fileName))));
 }
 
+/** RPCs a test can make its target refuse. */
+export type RefusableRpc = 'write' | 'setForwardingPipelineConfig';
+
+/**
+ * Refusals a test arms on its target, test-only: the next `count` calls of an RPC fail with
+ * `code` before the server looks at them, as a switch that refuses them would. Nothing is armed
+ * unless a test calls `refuse`.
+ */
+export class TargetFaults {
+  private readonly armed = new Map<RefusableRpc, { left: number; code: number }>();
+  /** Calls refused so far, by RPC. */
+  readonly refused: Record<RefusableRpc, number> = { write: 0, setForwardingPipelineConfig: 0 };
+
+  refuse(rpc: RefusableRpc, count: number, code: number = GrpcStatus.INTERNAL): void {
+    this.armed.set(rpc, { left: count, code });
+  }
+
+  /** Throws the armed refusal of `rpc`, if one is left. */
+  check(rpc: RefusableRpc): void {
+    const a = this.armed.get(rpc);
+    if (a === undefined || a.left <= 0) return;
+    a.left--;
+    this.refused[rpc]++;
+    throw new P4RuntimeRpcError({ grpcCode: a.code, message: `${rpc} refused by the test (fault injection)` });
+  }
+}
+
+/** The target server with a test's refusals in front of Write and SetForwardingPipelineConfig. */
+class FaultInjectingServer extends P4RuntimeTargetServer {
+  constructor(
+    host: SwitchHost,
+    private readonly faults: TargetFaults,
+  ) {
+    super(host);
+  }
+
+  override handlers(): P4RuntimeHandlers {
+    const inner = super.handlers();
+    return {
+      ...inner,
+      write: async (request, context) => {
+        this.faults.check('write');
+        return inner.write(request, context);
+      },
+      setForwardingPipelineConfig: async (request, context) => {
+        this.faults.check('setForwardingPipelineConfig');
+        return inner.setForwardingPipelineConfig(request, context);
+      },
+    };
+  }
+}
+
 export interface TestTarget {
   readonly server: P4RuntimeTargetServer;
+  /** Refusals a test may arm (none by default). */
+  readonly faults: TargetFaults;
   readonly host: SwitchHost;
   readonly address: string;
   /** The far ends of the switch's ports: send into the switch, listen to what leaves. */
@@ -45,12 +101,14 @@ export async function startTestTarget(
     host.addPort(near);
     wires.set(n, far);
   }
-  const server = new P4RuntimeTargetServer(host);
+  const faults = new TargetFaults();
+  const server = new FaultInjectingServer(host, faults);
   const port = await server.listen('127.0.0.1:0');
   const address = `127.0.0.1:${port}`;
   const clients: P4RuntimeClient[] = [];
   return {
     server,
+    faults,
     host,
     address,
     wires,
