@@ -107,8 +107,12 @@ describe('p4lb run', () => {
   });
 
   it('checks its options', () => {
-    const ok = { dataDir: 'd', api: '127.0.0.1:9100', metricsPollMs: '5000' };
-    expect(parseRunOptions('s.yaml', ok)).toMatchObject({ specPath: 's.yaml', api: '127.0.0.1:9100', bmv2: false, metricsPollMs: 5000 });
+    const ok = { dataDir: 'd', api: '127.0.0.1:9100', metricsPollMs: '5000', callTimeoutMs: '10000' };
+    expect(parseRunOptions('s.yaml', ok)).toMatchObject({ specPath: 's.yaml', api: '127.0.0.1:9100', bmv2: false, metricsPollMs: 5000, callTimeoutMs: 10_000 });
+    expect(parseRunOptions('s.yaml', { ...ok, callTimeoutMs: '60000' }).callTimeoutMs).toBe(60_000);
+    for (const bad of ['50', '1.5', 'soon']) {
+      expect(() => parseRunOptions('s.yaml', { ...ok, callTimeoutMs: bad })).toThrow(expect.objectContaining({ code: 'CLI_USAGE', location: { path: '--call-timeout-ms' } }) as Error);
+    }
     expect(parseRunOptions('s.yaml', { ...ok, api: '[::1]:80', bmv2: true })).toMatchObject({ bmv2: true });
     expect(() => parseRunOptions('s.yaml', { ...ok, api: '9100' })).toThrow(expect.objectContaining({ code: 'CLI_USAGE', location: { path: '--api' } }) as Error);
     expect(() => parseRunOptions('s.yaml', { ...ok, api: 'localhost:99999' })).toThrow(/host:port/);

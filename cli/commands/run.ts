@@ -32,6 +32,8 @@ export interface RunConfig {
   readonly bmv2: boolean;
   readonly metricsRequireToken: boolean;
   readonly metricsPollMs: number;
+  /** Deadline of each P4Runtime call (`--call-timeout-ms`). */
+  readonly callTimeoutMs: number;
   /** One election id on every switch instead of the spec's (a standby controller runs with a lower one). */
   readonly electionId: bigint | undefined;
   /** BMv2's Thrift register service per switch (`--thrift NAME=HOST:PORT`); others use 127.0.0.1:9090. */
@@ -67,6 +69,7 @@ interface RawOptions {
   bmv2?: boolean;
   metricsToken?: boolean;
   metricsPollMs: string;
+  callTimeoutMs: string;
   thrift?: string[];
   electionId?: string;
 }
@@ -83,6 +86,7 @@ export function parseRunOptions(specPath: string, raw: RawOptions): RunConfig {
     throw usage((err as Error).message, '--api');
   }
   if (!/^\d+$/.test(raw.metricsPollMs) || Number(raw.metricsPollMs) < 100) throw usage(`--metrics-poll-ms '${raw.metricsPollMs}' must be a whole number of ms, at least 100`, '--metrics-poll-ms');
+  if (!/^\d+$/.test(raw.callTimeoutMs) || Number(raw.callTimeoutMs) < 100) throw usage(`--call-timeout-ms '${raw.callTimeoutMs}' must be a whole number of ms, at least 100`, '--call-timeout-ms');
   if (raw.dataDir === '') throw usage('--data-dir is empty', '--data-dir');
   let electionId: bigint | undefined;
   if (raw.electionId !== undefined) {
@@ -105,6 +109,7 @@ export function parseRunOptions(specPath: string, raw: RawOptions): RunConfig {
     bmv2: raw.bmv2 ?? false,
     metricsRequireToken: raw.metricsToken ?? false,
     metricsPollMs: Number(raw.metricsPollMs),
+    callTimeoutMs: Number(raw.callTimeoutMs),
     thrift,
     electionId,
   };
@@ -169,6 +174,7 @@ export async function startRun(config: RunConfig, io: Pick<RunIo, 'logger' | 'en
     logger: io.logger,
     pipeline: config.bmv2 ? 'bmv2' : 'embedded',
     registerAccess: (name) => (thrift[name] === undefined ? {} : { thrift: thrift[name] }),
+    callTimeoutMs: config.callTimeoutMs,
     ...(config.electionId === undefined ? {} : { electionId: config.electionId }),
     ...io.controllerOptions,
   });
@@ -221,6 +227,7 @@ export function registerRun(program: Command, io: Partial<RunIo> = {}): Command 
     .option('--thrift <switch=host:port>', 'BMv2 Thrift register service of a switch (repeatable; default 127.0.0.1:9090)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--metrics-token', 'require the API token on GET /metrics too')
     .option('--metrics-poll-ms <ms>', 'how often to read the switches\' counters', '5000')
+    .option('--call-timeout-ms <ms>', 'deadline of each P4Runtime call (a write batch, a pipeline push, a whole table read); raise it for a switch that reads large tables slowly', '10000')
     .action(async (specPath: string, raw: RawOptions) => {
       const config = parseRunOptions(specPath, raw);
       const logger = io.logger ?? pino({ name: 'p4lb' });

@@ -62,6 +62,11 @@ export interface ControllerOptions {
   readonly backoff?: BackoffOptions;
   readonly batchSize?: number;
   readonly connectTimeoutMs?: number;
+  /**
+   * Deadline of each P4Runtime call, ms (default 10,000): a write batch, a pipeline push, a whole
+   * streamed read of a table. A switch slower than this is taken as unreachable and reconnected.
+   */
+  readonly callTimeoutMs?: number;
   /** BMv2's Thrift register service per switch, for flow inspection (its P4Runtime lacks registers). */
   readonly registerAccess?: (switchName: string) => RegisterAccessChoice;
 }
@@ -395,6 +400,7 @@ export class Controller {
       pipeline,
       ...(this.options.backoff === undefined ? {} : { backoff: this.options.backoff }),
       ...(this.options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.options.connectTimeoutMs }),
+      ...(this.options.callTimeoutMs === undefined ? {} : { callTimeoutMs: this.options.callTimeoutMs }),
     });
     const rt: SwitchRuntime = {
       name, role, connection, installed: undefined, tables: undefined, alarms: [], monitor: undefined,
