@@ -437,7 +437,11 @@ export class Controller {
         });
       }),
       connection.events.on('pipeline-retry-scheduled', ({ attempt, delayMs, error }) => {
-        log.warn({ attempt, delayMs, err: message(error) }, 'pipeline push failed; retry scheduled');
+        // The usual cause of a refusal that repeats: the device config is for the other kind of switch.
+        const hint = this.options.pipeline === 'bmv2'
+          ? 'pushing p4c\'s BMv2 JSON (--bmv2): if this switch is the embedded target (p4lb target), run without --bmv2'
+          : 'pushing P4 source for the embedded target: if this switch is simple_switch_grpc, run with --bmv2 (needs p4c)';
+        log.warn({ attempt, delayMs, err: message(error), hint }, 'pipeline push failed; retry scheduled');
       }),
       connection.events.on('reconnect-scheduled', ({ attempt, delayMs, error }) => {
         rt.lastError = error === undefined ? rt.lastError : message(error);

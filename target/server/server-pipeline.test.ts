@@ -104,6 +104,19 @@ describe('SetForwardingPipelineConfig / GetForwardingPipelineConfig', () => {
     expect(err.message).toContain('p4_device_config');
   });
 
+  it('says so when the device config is BMv2 JSON (a controller that took it for simple_switch_grpc)', async () => {
+    target = await startTestTarget();
+    const client = target.client();
+    await arbitrate(client, 1n).next('arbitration');
+    const err = await rejection(client.setForwardingPipelineConfig({
+      deviceId: 1n, electionId: electionId(1n), action: Action.VERIFY_AND_COMMIT,
+      config: { p4info: p4InfoFor(source), p4DeviceConfig: encode('{\n  "header_types": [],\n  "program": "gateway.p4"\n}\n') },
+    }));
+    expect(err.grpcCode).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(err.message).toContain('BMv2 device config');
+    expect(err.message).toContain('without --bmv2');
+  });
+
   it('VERIFY installs nothing; VERIFY_AND_SAVE then COMMIT installs; COMMIT with nothing saved is FAILED_PRECONDITION', async () => {
     target = await startTestTarget();
     const client = target.client();

@@ -113,6 +113,10 @@ export class SwitchHost {
     } catch {
       throw invalidArgument('p4_device_config is not UTF-8 text: the embedded target expects the P4 source text');
     }
+    // p4c's BMv2 JSON, pushed by a controller that takes this switch for simple_switch_grpc.
+    if (/^\s*\{/.test(source)) {
+      throw invalidArgument('p4_device_config is JSON (a BMv2 device config, as for simple_switch_grpc): the embedded target expects the P4 source text (p4lb run without --bmv2)');
+    }
     let sw: V1ModelSwitch;
     try {
       sw = new V1ModelSwitch(compileP4(source, DEVICE_CONFIG_FILE), {
