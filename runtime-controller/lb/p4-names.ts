@@ -1,4 +1,11 @@
-/** Control-plane names of the tables and actions in templates/gateway.p4.hbs and templates/host.p4.hbs. */
+/**
+ * Control-plane names of the tables and actions in templates/gateway.p4.hbs and templates/host.p4.hbs.
+ * Each is checked by type against the generated bindings of the example (p4out/example, the
+ * committed golden; names come from the templates, not the spec), so a renamed table in the
+ * templates fails type-checking here. A type-only import: the controller loads no bindings.
+ */
+import type { GatewayActionName, GatewayCounterName, GatewayRegisterName, GatewayTableName } from '../../p4out/example/gateway/gateway.bindings.ts';
+import type { HostActionName, HostCounterName, HostRegisterName, HostTableName } from '../../p4out/example/host/host.bindings.ts';
 
 export const GATEWAY_P4 = {
   gatewayConfig: 'GatewayIngress.gateway_config',
@@ -13,7 +20,7 @@ export const GATEWAY_P4 = {
   backendStats: 'GatewayIngress.backend_stats',
   flowWay0: 'GatewayIngress.flow_way0',
   flowWay1: 'GatewayIngress.flow_way1',
-} as const;
+} as const satisfies Record<string, GatewayTableName | GatewayCounterName | GatewayRegisterName>;
 
 export const GATEWAY_ACTIONS = {
   setGateway: 'GatewayIngress.set_gateway',
@@ -23,7 +30,7 @@ export const GATEWAY_ACTIONS = {
   acceptTunnel: 'GatewayIngress.accept_tunnel',
   natToVip: 'GatewayIngress.nat_to_vip',
   forward: 'GatewayIngress.forward',
-} as const;
+} as const satisfies Record<string, GatewayActionName>;
 
 export const HOST_P4 = {
   hostConfig: 'HostIngress.host_config',
@@ -35,7 +42,7 @@ export const HOST_P4 = {
   drops: 'HostIngress.drops',
   vmRx: 'HostIngress.vm_rx',
   vmTx: 'HostIngress.vm_tx',
-} as const;
+} as const satisfies Record<string, HostTableName | HostCounterName | HostRegisterName>;
 
 export const HOST_ACTIONS = {
   setHost: 'HostIngress.set_host',
@@ -44,7 +51,7 @@ export const HOST_ACTIONS = {
   acceptTunnel: 'HostIngress.accept_tunnel',
   encapToPeer: 'HostIngress.encap_to_peer',
   forward: 'HostIngress.forward',
-} as const;
+} as const satisfies Record<string, HostActionName>;
 
 /**
  * Make-before-break order of the gateway's tables: an entry is written after the entries it
