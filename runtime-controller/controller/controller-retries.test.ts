@@ -1,32 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffEntries, GATEWAY_P4, type TableEntry } from '../lb/index.ts';
-import { systemClock, type Clock } from '../health/index.ts';
+import { countingClock } from '../health/clock.ts';
 import type { Controller } from './controller.ts';
 import { eventually, startSettledDeployment, type Deployment } from './test-setup.ts';
-
-/** The system clock, counting the timers still set: a stopped controller must leave none. */
-function countingClock(): Clock & { readonly live: number } {
-  const inner = systemClock();
-  const live = new Set<number>();
-  return {
-    now: () => inner.now(),
-    setTimer(callback, delayMs) {
-      const handle = inner.setTimer(() => {
-        live.delete(handle.id);
-        callback();
-      }, delayMs);
-      live.add(handle.id);
-      return handle;
-    },
-    clearTimer(handle) {
-      live.delete(handle.id);
-      inner.clearTimer(handle);
-    },
-    get live() {
-      return live.size;
-    },
-  };
-}
 
 /** Why gw-west's register access fails in this deployment (BMv2 without a Thrift address, say). */
 const NO_THRIFT = 'gw-west: no Thrift address for its register service';

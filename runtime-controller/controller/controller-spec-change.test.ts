@@ -13,7 +13,7 @@ import { backendIdIn, vipIdIn } from '../../core/spec/ids.ts';
 import type { LbSpec, Vm } from '../../core/spec/schema.ts';
 import { SwitchClient } from '../client/switch-client.ts';
 import type { SwitchStream } from '../client/switch-stream.ts';
-import { systemClock, type Clock } from '../health/clock.ts';
+import { countingClock } from '../health/clock.ts';
 import type { Prober } from '../health/index.ts';
 import { diffEntries, entryKey, GATEWAY_P4, HOST_P4, type TableEntry } from '../lb/index.ts';
 import { openRegistry } from '../registry/store.ts';
@@ -25,30 +25,6 @@ import { allBackendsHealthy as allHealthy, controllerTestTargets, eventually, ex
 const alwaysUp: Prober = async () => ({ ok: true, latencyMs: 0 });
 /** Probes never reach an address (alwaysUp answers), but VMs added by a test have no server of the deployment. */
 const anyEndpoint = () => ({ host: '127.0.0.1', port: 9 });
-
-/** The system clock, counting the timers still set: a stopped controller must leave none. */
-function countingClock(): Clock & { readonly live: number } {
-  const inner = systemClock();
-  const live = new Set<number>();
-  return {
-    now: () => inner.now(),
-    setTimer(callback, delayMs) {
-      const handle = inner.setTimer(() => {
-        live.delete(handle.id);
-        callback();
-      }, delayMs);
-      live.add(handle.id);
-      return handle;
-    },
-    clearTimer(handle) {
-      live.delete(handle.id);
-      inner.clearTimer(handle);
-    },
-    get live() {
-      return live.size;
-    },
-  };
-}
 
 const withoutBackend = (spec: LbSpec, vip: string, vm: string): LbSpec => ({
   ...spec,

@@ -103,3 +103,27 @@ export class FakeClock implements Clock {
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** The system clock, counting the timers still set: a stopped controller must leave none. */
+export function countingClock(): Clock & { readonly live: number } {
+  const inner = systemClock();
+  const live = new Set<number>();
+  return {
+    now: () => inner.now(),
+    setTimer(callback, delayMs) {
+      const handle = inner.setTimer(() => {
+        live.delete(handle.id);
+        callback();
+      }, delayMs);
+      live.add(handle.id);
+      return handle;
+    },
+    clearTimer(handle) {
+      live.delete(handle.id);
+      inner.clearTimer(handle);
+    },
+    get live() {
+      return live.size;
+    },
+  };
+}
