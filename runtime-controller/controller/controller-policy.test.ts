@@ -12,10 +12,12 @@ import { namesById } from '../../core/spec/ids.ts';
 import type { Prober } from '../health/index.ts';
 import { toJson } from '../api/server.ts';
 import { entryKey, HOST_P4, type TableEntry } from '../lb/index.ts';
-import { Controller, type TablesUpdated } from './controller.ts';
+import { Controller, type PolicyChanged, type TablesUpdated } from './controller.ts';
 import { controllerTestTargets, eventually, exampleSpecAt, startDeploymentOn, startHealthyDeploymentOn, suiteName, type SwitchDeployment as Deployment } from './test-setup.ts';
 
 const alwaysUp: Prober = async () => ({ ok: true, latencyMs: 0 });
+/** Whether a policy change changed anything (false: it was that way already). */
+const changed = async (change: Promise<PolicyChanged>): Promise<boolean> => (await change).changed;
 const anyEndpoint = () => ({ host: '127.0.0.1', port: 9 });
 
 const EXAMPLE = exampleSpecAt({});
@@ -108,7 +110,7 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
     const updates: TablesUpdated[] = [];
     const off = d.controller.events.on('tables-updated', (u) => updates.push(u));
     try {
-      expect(await d.controller.setSameVipDefault(false)).toBe(true);
+      expect(await changed(d.controller.changePolicy({ kind: 'same-vip', allowed: false }))).toBe(true);
     } finally {
       off();
     }
@@ -119,11 +121,11 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
     for (const h of HOSTS) expect(updates.find((u) => u.switch === h)).toMatchObject({ causes: [{ kind: 'policy' }], inserted: 0 });
     // The gateways' tables do not depend on VM↔VM traffic.
     for (const u of updates.filter((x) => x.role === 'gateway')) expect(u).toMatchObject({ causes: [{ kind: 'policy' }], inserted: 0, modified: 0, deleted: 0 });
-    expect(await d.controller.setSameVipDefault(false)).toBe(false);
+    expect(await changed(d.controller.changePolicy({ kind: 'same-vip', allowed: false }))).toBe(false);
   });
 
   it('a rule for one pair brings back exactly that pair\'s entries on both hosts; the same rule reversed changes nothing', async () => {
-    expect(await d.controller.allowTraffic({ from: 'vm-a1', to: 'vm-b1' })).toBe(true);
+    expect(await changed(d.controller.changePolicy({ kind: 'allow', rule: { from: 'vm-a1', to: 'vm-b1' } }))).toBe(true);
     expect(await onHosts(d, d.controller)).toEqual({
       'host-a': { accepts: ['vm-b1>vm-a1'], peers: ['vm-a1>vm-b1'] },
       'host-b': { accepts: ['vm-a1>vm-b1'], peers: ['vm-b1>vm-a1'] },
@@ -132,7 +134,7 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
       rules: [{ from: 'vm-a1', to: 'vm-b1' }],
       vmPairs: [{ from: 'vm-a1', to: 'vm-b1', reason: 'rule', rule: 0 }, { from: 'vm-b1', to: 'vm-a1', reason: 'rule', rule: 0 }],
     });
-    expect(await d.controller.allowTraffic({ from: 'vm-b1', to: 'vm-a1' })).toBe(false);
+    expect(await changed(d.controller.changePolicy({ kind: 'allow', rule: { from: 'vm-b1', to: 'vm-a1' } }))).toBe(false);
     expect(d.controller.policy().rules).toEqual([{ from: 'vm-a1', to: 'vm-b1' }]);
   });
 
@@ -140,26 +142,26 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
     const snapshot = async () => (await Promise.all(HOSTS.map((h) => d.readEntries(h)))).map((es) => es.map((e) => `${entryKey(e)} ${toJson(e.params)}`).sort());
     const before = await snapshot();
     const policy = d.controller.policy();
-    await expect(d.controller.allowTraffic({ from: 'vm-a1', to: 'vm-b9' })).rejects.toMatchObject({
+    await expect(changed(d.controller.changePolicy({ kind: 'allow', rule: { from: 'vm-a1', to: 'vm-b9' } }))).rejects.toMatchObject({
       code: 'REGISTRY_BAD_POLICY_RULE', location: { path: 'rule.to' }, hint: expect.stringMatching(/did you mean 'vm-b\d'/) as unknown,
     });
-    await expect(d.controller.allowTraffic({ from: 'vm-x1', to: 'vm-b1' })).rejects.toMatchObject({ code: 'REGISTRY_BAD_POLICY_RULE', location: { path: 'rule.from' } });
-    await expect(d.controller.allowTraffic({ from: 'vm-a1', to: 'vm-a1' })).rejects.toMatchObject({ location: { path: 'rule.to' } });
-    await expect(d.controller.removeTrafficRule({ from: 'vm-a1', to: '@internt' })).rejects.toMatchObject({ location: { path: 'rule.to' }, hint: "did you mean '@internet'?" });
-    await expect(d.controller.setSameVipDefault('no' as unknown as boolean)).rejects.toMatchObject({ code: 'REGISTRY_BAD_INPUT', location: { path: 'policy.sameVip' } });
+    await expect(changed(d.controller.changePolicy({ kind: 'allow', rule: { from: 'vm-x1', to: 'vm-b1' } }))).rejects.toMatchObject({ code: 'REGISTRY_BAD_POLICY_RULE', location: { path: 'rule.from' } });
+    await expect(changed(d.controller.changePolicy({ kind: 'allow', rule: { from: 'vm-a1', to: 'vm-a1' } }))).rejects.toMatchObject({ location: { path: 'rule.to' } });
+    await expect(changed(d.controller.changePolicy({ kind: 'remove', rule: { from: 'vm-a1', to: '@internt' } }))).rejects.toMatchObject({ location: { path: 'rule.to' }, hint: "did you mean '@internet'?" });
+    await expect(changed(d.controller.changePolicy({ kind: 'same-vip', allowed: 'no' as unknown as boolean }))).rejects.toMatchObject({ code: 'REGISTRY_BAD_INPUT', location: { path: 'policy.sameVip' } });
     expect(d.controller.policy()).toEqual(policy);
     expect(await snapshot()).toEqual(before);
   });
 
   it('removing the rule (named either way round) takes the pair\'s entries away again', async () => {
-    expect(await d.controller.removeTrafficRule({ from: 'vm-b1', to: 'vm-a1' })).toBe(true);
+    expect(await changed(d.controller.changePolicy({ kind: 'remove', rule: { from: 'vm-b1', to: 'vm-a1' } }))).toBe(true);
     expect(await onHosts(d, d.controller)).toEqual(expected([]));
     expect(d.controller.policy()).toMatchObject({ rules: [], vmPairs: [] });
-    expect(await d.controller.removeTrafficRule({ from: 'vm-a1', to: 'vm-b1' })).toBe(false);
+    expect(await changed(d.controller.changePolicy({ kind: 'remove', rule: { from: 'vm-a1', to: 'vm-b1' } }))).toBe(false);
   });
 
   it('keeps the policy across a controller restart on the same data folder, and restores the default', async () => {
-    expect(await d.controller.allowTraffic({ from: 'vm-a2', to: 'vm-b2' })).toBe(true);
+    expect(await changed(d.controller.changePolicy({ kind: 'allow', rule: { from: 'vm-a2', to: 'vm-b2' } }))).toBe(true);
     const policy = d.controller.policy();
     await d.controller.stop();
     const restarted = new Controller({
@@ -173,8 +175,8 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
     await restarted.settled();
     expect(await onHosts(d, restarted)).toEqual(expected(['vm-a2>vm-b2', 'vm-b2>vm-a2']));
 
-    expect(await restarted.setSameVipDefault(true)).toBe(true);
-    expect(await restarted.removeTrafficRule({ from: 'vm-a2', to: 'vm-b2' })).toBe(true);
+    expect(await changed(restarted.changePolicy({ kind: 'same-vip', allowed: true }))).toBe(true);
+    expect(await changed(restarted.changePolicy({ kind: 'remove', rule: { from: 'vm-a2', to: 'vm-b2' } }))).toBe(true);
     expect(await onHosts(d, restarted)).toEqual(expected(ALL_PAIRS));
   }, 90_000);
 });
@@ -203,8 +205,8 @@ for (const t of controllerTestTargets()) describe.skipIf(t.skip !== undefined)(s
     await standby.start();
     await eventually(() => standby.switchStatus().every((s) => s.phase === 'backup'), 15_000, 'standby is backup on every switch');
 
-    expect(await d.controller.setSameVipDefault(false)).toBe(true);
-    expect(await d.controller.allowTraffic({ from: 'vm-a2', to: 'vm-b1' })).toBe(true);
+    expect(await changed(d.controller.changePolicy({ kind: 'same-vip', allowed: false }))).toBe(true);
+    expect(await changed(d.controller.changePolicy({ kind: 'allow', rule: { from: 'vm-a2', to: 'vm-b1' } }))).toBe(true);
     const want = expected(['vm-a2>vm-b1', 'vm-b1>vm-a2']);
     expect(await onHosts(d, d.controller)).toEqual(want);
 

@@ -908,21 +908,6 @@ export class Controller {
     return { changed: true, switches: await this.applyPolicy() };
   }
 
-  /** changePolicy's `allow`: whether the rule is new. */
-  async allowTraffic(rule: PolicyRule): Promise<boolean> {
-    return (await this.changePolicy({ kind: 'allow', rule })).changed;
-  }
-
-  /** changePolicy's `remove`: whether the rule existed. */
-  async removeTrafficRule(rule: PolicyRule): Promise<boolean> {
-    return (await this.changePolicy({ kind: 'remove', rule })).changed;
-  }
-
-  /** changePolicy's `same-vip`: whether the default changed. */
-  async setSameVipDefault(allowed: boolean): Promise<boolean> {
-    return (await this.changePolicy({ kind: 'same-vip', allowed })).changed;
-  }
-
   /** Plans tokens from the stored policy and waits until every switch was tried. */
   private async applyPolicy(): Promise<WriteOutcome> {
     this.replan(false);
