@@ -905,13 +905,16 @@ export class Controller {
         this.log.info({ sameVip: change.allowed }, 'policy: same-VIP default changed');
         break;
     }
-    return { changed: true, switches: await this.applyPolicy() };
+    return { changed: true, switches: await this.replanAndWriteAll({ kind: 'policy' }) };
   }
 
-  /** Plans tokens from the stored policy and waits until every switch was tried. */
-  private async applyPolicy(): Promise<WriteOutcome> {
+  /**
+   * Plans tokens from the spec and policy now in force, writes every switch's difference and waits
+   * until every switch was tried (a spec or policy change).
+   */
+  private async replanAndWriteAll(cause: UpdateCause): Promise<WriteOutcome> {
     this.replan(false);
-    const switches = await this.writeSwitches([...this.switches.values()], { kind: 'policy' });
+    const switches = await this.writeSwitches([...this.switches.values()], cause);
     await this.settled();
     return switches;
   }
@@ -1190,10 +1193,7 @@ export class Controller {
     for (const vm of [...this.drained]) if (!nextIds.backend.has(vm)) this.drained.delete(vm);
     await Promise.all([...this.switches.values()].map((rt) => rt.monitor?.retarget(next)));
     this.log.info({ ...change, idsAssigned: report.idsAssigned, idsReleased: report.idsReleased }, 'spec applied');
-    this.replan(false);
-    const switches = await this.writeSwitches([...this.switches.values()], { kind: 'spec' });
-    await this.settled();
-    return { ...change, switches };
+    return { ...change, switches: await this.replanAndWriteAll({ kind: 'spec' }) };
   }
 
   /**
